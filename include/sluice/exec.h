@@ -1,0 +1,161 @@
+// Execution: expression evaluation, the reading shard's preparation of a
+// record for routing, stateless projection, and the owning shard's
+// aggregation state (groups, windows, watermarks, emission).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sluice/arena.h"
+#include "sluice/out_buffer.h"
+#include "sluice/plan.h"
+#include "sluice/stats.h"
+#include "sluice/value.h"
+
+namespace sluice {
+
+inline constexpr int64_t kWatermarkMin = INT64_MIN;
+inline constexpr int64_t kWatermarkMax = INT64_MAX;
+
+// ---------------------------------------------------------------- expressions
+
+struct EvalContext {
+    const Value* fields = nullptr;     // decoded record slots (pre-aggregation)
+    const Value* keys = nullptr;       // group key values (post-aggregation)
+    const Value* aggs = nullptr;       // finalized aggregates (post-aggregation)
+    const Value* analytics = nullptr;  // ROWS-window results
+    int64_t window_start = 0;
+    int64_t window_end = 0;
+    int64_t arrival_ms = 0;
+    Arena* scratch = nullptr;           // storage for string results; the caller resets it
+    uint64_t* type_mismatch = nullptr;  // bumped for every value NULLed by a wrong type
+};
+
+Value eval(const ExprPool& pool, ExprId id, const EvalContext& ctx) noexcept;
+// SQL truth: true only for a TRUE value (NULL and FALSE are not true).
+bool eval_predicate(const ExprPool& pool, ExprId id, const EvalContext& ctx) noexcept;
+
+// ---------------------------------------------------------------- group keys
+
+// Canonical bytes of a group key: equal keys give equal bytes (an integral
+// DOUBLE encodes as the BIGINT of the same value; every NULL alike). Returns
+// the encoded size; writes only when it fits in cap.
+uint32_t encode_key(const Value* keys, uint32_t n, uint8_t* out, uint32_t cap) noexcept;
+// Inverse of encode_key; string values point into `bytes`.
+void decode_key(const uint8_t* bytes, uint32_t len, Value* out, uint32_t n) noexcept;
+
+// ---------------------------------------------------------------- rows
+
+// Serializes rows as one JSON object per line, columns in SELECT order.
+// Doubles print shortest round-trip (integral values keep a ".0"); NaN and
+// infinities print null; strings are JSON-escaped.
+class RowWriter {
+public:
+    explicit RowWriter(const std::vector<OutputColumn>& columns);
+    void write(OutBuffer& out, const Value* values) const;
+
+private:
+    std::vector<std::string> prefixes_;  // "{\"a\":" then ",\"b\":" ...
+};
+
+// ---------------------------------------------------------------- reading shard
+
+// A record shaped for routing: the key bytes and hash, the event time, and
+// the aggregate arguments. Views stay valid until the next Prepare::run.
+struct PreparedRecord {
+    uint64_t hash = 0;
+    const uint8_t* key = nullptr;
+    uint32_t key_len = 0;
+    int64_t ts = 0;
+    const Value* args = nullptr;  // one per Plan::aggs (COUNT(*) slot is NULL)
+    uint32_t nargs = 0;
+};
+
+class Prepare {
+public:
+    explicit Prepare(const Plan& plan);
+    ~Prepare();
+
+    enum class Outcome : uint8_t { Filtered, Ready };
+    // Evaluates WHERE, the group key, the time column and the aggregate
+    // arguments. Filtered when WHERE does not hold, or when a windowed query's
+    // time column is not an integer (counted as type_mismatch).
+    Outcome run(const Value* fields, int64_t arrival_ms, PreparedRecord& out, ShardCounters& counters) noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Stateless queries (no aggregates): WHERE, columns, LIMIT, on the reading shard.
+class Projector {
+public:
+    Projector(const Plan& plan, OutBuffer& out, ShardCounters& counters);
+    ~Projector();
+    // Returns false once this shard has written LIMIT rows (the caller may stop reading).
+    bool on_record(const Value* fields, int64_t arrival_ms) noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// ---------------------------------------------------------------- owning shard
+
+// What the owning shard receives for one record (locally or from a ring).
+struct AggInput {
+    uint64_t hash = 0;
+    const uint8_t* key = nullptr;
+    uint32_t key_len = 0;
+    int64_t ts = 0;                    // event time (windowed queries)
+    int64_t wm_before = kWatermarkMin; // the record's source watermark just before it
+    uint64_t seq = 0;                  // global arrival order (FIRST/LAST across shards)
+    uint16_t source = 0;
+    const Value* args = nullptr;       // one per Plan::aggs
+};
+
+// Framed partial-aggregate messages for the merge shard: [u32 len][payload]...
+struct PartialOutbox {
+    std::vector<uint8_t> bytes;
+};
+
+// One shard's slice of one aggregate query. Grouped queries own the groups
+// whose key hashes to this shard. Aggregates without GROUP BY run in two
+// phases: every shard keeps partial accumulators and ships snapshots through
+// the PartialOutbox to the merge shard (shard 0), which merges and emits.
+class QueryState {
+public:
+    QueryState(const Plan& plan, uint32_t shard, uint32_t shards, uint32_t sources, OutBuffer& out,
+               ShardCounters& counters);
+    ~QueryState();
+
+    void on_record(const AggInput& in) noexcept;
+    // In-band watermark of one source; closes the windows it passes.
+    void on_watermark(uint16_t source, int64_t watermark) noexcept;
+    // The source is exhausted (watermark +infinity). After every source ended,
+    // all windows and EMIT FINAL groups have been emitted (or shipped as partials).
+    void on_source_end(uint16_t source) noexcept;
+    // End of one processing batch: global EMIT CHANGES ships its snapshots here.
+    void end_batch() noexcept;
+
+    // Two-phase global aggregates.
+    PartialOutbox& outbox() noexcept;
+    void on_partial(const uint8_t* payload, uint32_t len) noexcept;  // merge shard only
+    // True once nothing more can come out of this state: every source ended
+    // and, on the merge shard, every shard's final partial arrived.
+    bool finished() const noexcept;
+    // LIMIT reached on this shard.
+    bool limit_reached() const noexcept;
+
+    std::size_t group_count() const noexcept;
+    std::size_t state_bytes() const noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice
