@@ -1,1 +1,214 @@
-// placeholder
+#include "cli.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "sluice/runtime.h"
+#include "sluice/sql.h"
+#include "topology.h"
+
+#ifndef SLUICE_VERSION
+#define SLUICE_VERSION "unknown"
+#endif
+
+namespace sluice {
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: sluice <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  query    run one SQL query over a bounded NDJSON input to completion\n"
+    "  explain  print the plan of a query: fields read, key, routing, state, emission\n"
+    "\n"
+    "sluice query (--sql FILE | -e SQL) [--input FILE|-] [--output FILE|-] [options]\n"
+    "  --sql FILE             read the query from FILE\n"
+    "  -e, --execute SQL      the query text itself\n"
+    "  --input FILE|-         NDJSON input (default: stdin)\n"
+    "  --output FILE|-        NDJSON result rows (default: stdout)\n"
+    "  --shards N             number of shards, one thread each (default 1)\n"
+    "  --cpus LIST            pin shard i to the i-th CPU of LIST (e.g. 2-5 or 2,4,6)\n"
+    "  --parallel-read        split a regular input file across all shards at line boundaries\n"
+    "  --stats FILE|-         write the run's counters as JSON (- = stderr)\n"
+    "  --idle busy|adaptive   what idle shards do (default adaptive; busy spins, for isolated CPUs)\n"
+    "  --max-record-bytes N   longest accepted record (default 1048576)\n"
+    "\n"
+    "sluice explain (--sql FILE | -e SQL)\n"
+    "\n"
+    "  -h, --help             this text\n"
+    "  --version              the version\n";
+
+int usage_error(const std::string& message) {
+    std::fprintf(stderr, "sluice: %s\n(see 'sluice --help')\n", message.c_str());
+    return 2;
+}
+
+bool read_file(const std::string& path, std::string& out) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) return false;
+    std::ostringstream ss;
+    ss << f.rdbuf();
+    out = ss.str();
+    return true;
+}
+
+bool parse_uint(const std::string& s, unsigned long long max, unsigned long long& out) {
+    if (s.empty() || s.size() > 20) return false;
+    unsigned long long v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + static_cast<unsigned long long>(c - '0');
+        if (v > max) return false;
+    }
+    out = v;
+    return true;
+}
+
+struct Args {
+    std::vector<std::string> items;
+    size_t i = 0;
+    bool next_value(const std::string& flag, std::string& out, std::string& err) {
+        if (i + 1 >= items.size()) {
+            err = "option " + flag + " needs a value";
+            return false;
+        }
+        out = items[++i];
+        return true;
+    }
+};
+
+int cmd_query_or_explain(const std::string& command, Args& args) {
+    QueryOptions opt;
+    std::string sql_file, sql_text, stats_path, err;
+    bool have_sql = false;
+    for (args.i = 1; args.i < args.items.size(); ++args.i) {
+        const std::string& a = args.items[args.i];
+        std::string v;
+        auto value = [&]() { return args.next_value(a, v, err); };
+        if (a == "--sql") {
+            if (!value()) return usage_error(err);
+            sql_file = v;
+            have_sql = true;
+        } else if (a == "-e" || a == "--execute") {
+            if (!value()) return usage_error(err);
+            sql_text = v;
+            have_sql = true;
+        } else if (command == "query" && a == "--input") {
+            if (!value()) return usage_error(err);
+            opt.input_path = v;
+        } else if (command == "query" && a == "--output") {
+            if (!value()) return usage_error(err);
+            opt.output_path = v;
+        } else if (command == "query" && a == "--shards") {
+            unsigned long long n;
+            if (!value()) return usage_error(err);
+            if (!parse_uint(v, 256, n) || n == 0) return usage_error("--shards takes a number from 1 to 256, not '" + v + "'");
+            opt.shards = static_cast<uint32_t>(n);
+        } else if (command == "query" && a == "--cpus") {
+            if (!value()) return usage_error(err);
+            auto cpus = parse_cpu_list(v);
+            if (!cpus) return usage_error(cpus.error().message);
+            opt.cpus = cpus.value();
+        } else if (command == "query" && a == "--parallel-read") {
+            opt.parallel_read = true;
+        } else if (command == "query" && a == "--stats") {
+            if (!value()) return usage_error(err);
+            stats_path = v;
+        } else if (command == "query" && a == "--idle") {
+            if (!value()) return usage_error(err);
+            if (v == "busy")
+                opt.idle = IdlePolicy::Busy;
+            else if (v == "adaptive")
+                opt.idle = IdlePolicy::Adaptive;
+            else
+                return usage_error("--idle takes busy or adaptive, not '" + v + "'");
+        } else if (command == "query" && a == "--max-record-bytes") {
+            unsigned long long n;
+            if (!value()) return usage_error(err);
+            if (!parse_uint(v, 1ull << 30, n) || n < 16) return usage_error("--max-record-bytes takes a number from 16 to 1073741824");
+            opt.max_record_bytes = static_cast<std::size_t>(n);
+        } else {
+            return usage_error("unknown option '" + a + "' for " + command);
+        }
+    }
+    if (!have_sql) return usage_error(command + " needs --sql FILE or -e SQL");
+    if (!sql_file.empty() && !sql_text.empty()) return usage_error("give either --sql or -e, not both");
+    if (!sql_file.empty()) {
+        if (!read_file(sql_file, opt.sql)) {
+            std::fprintf(stderr, "sluice: cannot read SQL file '%s': %s\n", sql_file.c_str(), std::strerror(errno));
+            return 1;
+        }
+    } else {
+        opt.sql = sql_text;
+    }
+
+    if (command == "explain") {
+        Result<Plan> plan = plan_sql(opt.sql);
+        if (!plan) {
+            std::fprintf(stderr, "sluice: %s\n", plan.error().message.c_str());
+            return 1;
+        }
+        std::fputs(explain(plan.value()).c_str(), stdout);
+        return 0;
+    }
+
+    Result<QueryStats> stats = run_query(opt);
+    if (!stats) {
+        std::fprintf(stderr, "sluice: %s\n", stats.error().message.c_str());
+        return 1;
+    }
+    if (!stats_path.empty()) {
+        std::string json = stats_json(stats.value(), opt.shards);
+        if (stats_path == "-") {
+            std::fputs(json.c_str(), stderr);
+        } else {
+            std::ofstream f(stats_path, std::ios::binary | std::ios::trunc);
+            if (!(f << json)) {
+                std::fprintf(stderr, "sluice: cannot write stats file '%s'\n", stats_path.c_str());
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+    // A closed output pipe is an error we report, not a signal that kills us.
+    ::signal(SIGPIPE, SIG_IGN);
+    Args args;
+    for (int k = 1; k < argc; ++k) args.items.emplace_back(argv[k]);
+    if (args.items.empty()) {
+        std::fputs(kUsage, stderr);
+        return 2;
+    }
+    const std::string& command = args.items[0];
+    if (command == "-h" || command == "--help" || command == "help") {
+        std::fputs(kUsage, stdout);
+        return 0;
+    }
+    if (command == "--version" || command == "version") {
+        std::printf("sluice %s\n", SLUICE_VERSION);
+        return 0;
+    }
+    if (command == "query" || command == "explain") {
+        for (const auto& a : args.items)
+            if (a == "-h" || a == "--help") {
+                std::fputs(kUsage, stdout);
+                return 0;
+            }
+        return cmd_query_or_explain(command, args);
+    }
+    return usage_error("unknown command '" + command + "'");
+}
+
+}  // namespace sluice

@@ -1,0 +1,8 @@
+// The `sluice` command line: query, explain, --help, --version.
+#pragma once
+
+namespace sluice {
+
+int run_cli(int argc, char** argv);
+
+}  // namespace sluice

@@ -1,0 +1,129 @@
+#include "output_writer.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <time.h>
+
+#include "sluice/base.h"
+
+namespace sluice {
+
+namespace {
+constexpr uint32_t kRingBytes = 8u << 20;
+// A message must stay under a quarter of the ring; bigger buffers go in pieces.
+constexpr std::size_t kMaxPiece = kRingBytes / 8;
+}  // namespace
+
+OutputWriter::OutputWriter(int fd, uint32_t shards, std::optional<uint64_t> limit) : fd_(fd), limit_(limit) {
+    for (uint32_t s = 0; s < shards; ++s) {
+        rings_.push_back(std::make_unique<SpscRing>(kRingBytes));
+        ports_.push_back(Port{this, s});
+    }
+}
+
+OutputWriter::~OutputWriter() = default;
+
+void OutputWriter::sink(void* ctx, const char* data, std::size_t n) {
+    auto* port = static_cast<Port*>(ctx);
+    OutputWriter* w = port->writer;
+    SpscRing& ring = *w->rings_[port->shard];
+    while (n > 0) {
+        std::size_t piece = n < kMaxPiece ? n : kMaxPiece;
+        void* dst;
+        while ((dst = ring.try_alloc(static_cast<uint32_t>(piece))) == nullptr) {
+            if (w->failed()) return;  // nobody will drain it any more
+            ring.flush();
+            timespec ts{0, 20'000};
+            nanosleep(&ts, nullptr);
+        }
+        std::memcpy(dst, data, piece);
+        ring.push();
+        data += piece;
+        n -= piece;
+    }
+    ring.flush();
+}
+
+void OutputWriter::write_out(const char* data, std::size_t n) {
+    if (failed()) return;
+    if (limit_) {
+        // Count rows up to the limit and cut the buffer after the last allowed one.
+        if (rows_written_ >= *limit_) return;
+        std::size_t keep = 0;
+        const char* p = data;
+        const char* end = data + n;
+        while (p < end && rows_written_ < *limit_) {
+            const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+            if (!nl) break;
+            p = static_cast<const char*>(nl) + 1;
+            keep = static_cast<std::size_t>(p - data);
+            ++rows_written_;
+        }
+        n = keep;
+    } else {
+        for (const char* p = data; (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(data + n - p)))); ++p)
+            ++rows_written_;
+    }
+    while (n > 0) {
+        ssize_t w = ::write(fd_, data, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            error_ = std::string("cannot write output: ") + std::strerror(errno);
+            failed_.store(true, std::memory_order_relaxed);
+            return;
+        }
+        data += w;
+        n -= static_cast<std::size_t>(w);
+    }
+}
+
+bool OutputWriter::drain_ring(uint32_t shard) {
+    SpscRing& ring = *rings_[shard];
+    bool any = false;
+    uint32_t len;
+    // A row larger than one piece spans messages: keep draining this ring
+    // until the output ends on a line boundary, so rows never interleave.
+    bool mid_line = false;
+    for (;;) {
+        const void* msg = ring.front(&len);
+        if (!msg) {
+            if (!mid_line) break;
+            ring.release();
+            cpu_relax();
+            continue;
+        }
+        const char* data = static_cast<const char*>(msg);
+        write_out(data, len);
+        mid_line = len > 0 && data[len - 1] != '\n';
+        ring.pop();
+        any = true;
+    }
+    ring.release();
+    return any;
+}
+
+void OutputWriter::run(const std::atomic<uint32_t>& producers_running) {
+    uint32_t idle = 0;
+    for (;;) {
+        // Read the counter before draining: whatever a finished producer
+        // flushed is visible once we see its decrement (release/acquire).
+        bool done = producers_running.load(std::memory_order_acquire) == 0;
+        bool any = false;
+        for (uint32_t s = 0; s < rings_.size(); ++s) any |= drain_ring(s);
+        if (any) {
+            idle = 0;
+            continue;
+        }
+        if (done) break;
+        if (++idle < 64) {
+            cpu_relax();
+        } else {
+            timespec ts{0, 50'000};
+            nanosleep(&ts, nullptr);
+        }
+    }
+}
+
+}  // namespace sluice

@@ -1,0 +1,99 @@
+// The messages shards exchange over the SPSC mesh. A routed record is copied
+// into the ring in one piece — fixed header, aggregate arguments as Values
+// (string pointers replaced by offsets), key bytes, string bytes — so the
+// owning shard reads it in place and nothing points into the sender's
+// buffers. Watermarks and end-of-source markers travel in the same ring,
+// after the records they cover.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "sluice/exec.h"
+#include "sluice/spsc_ring.h"
+
+namespace sluice {
+
+enum class MsgKind : uint8_t { Record = 1, Watermark, SourceEnd, Partial };
+
+struct MsgHeader {
+    MsgKind kind;
+    uint8_t nargs;
+    uint16_t source;
+    uint32_t len;  // Record: key bytes; Partial: payload bytes
+};
+
+struct RecordMsg {
+    MsgHeader h;
+    uint32_t string_bytes;
+    uint32_t reserved;
+    uint64_t hash;
+    int64_t ts;
+    int64_t wm_before;
+    uint64_t seq;
+    // Value args[nargs]; uint8_t key[h.len]; char strings[string_bytes];
+};
+
+struct WatermarkMsg {
+    MsgHeader h;
+    int64_t watermark;
+};
+
+inline uint32_t record_msg_size(const PreparedRecord& r) noexcept {
+    uint32_t strings = 0;
+    for (uint32_t k = 0; k < r.nargs; ++k)
+        if (r.args[k].type == Type::String) strings += r.args[k].len;
+    return static_cast<uint32_t>(sizeof(RecordMsg)) + r.nargs * static_cast<uint32_t>(sizeof(Value)) + r.key_len +
+           strings;
+}
+
+// Writes the record into `dst` (record_msg_size bytes).
+inline void encode_record(void* dst, const PreparedRecord& r, uint16_t source, int64_t wm_before,
+                          uint64_t seq) noexcept {
+    auto* m = static_cast<RecordMsg*>(dst);
+    m->h = MsgHeader{MsgKind::Record, static_cast<uint8_t>(r.nargs), source, r.key_len};
+    m->hash = r.hash;
+    m->ts = r.ts;
+    m->wm_before = wm_before;
+    m->seq = seq;
+    auto* args = reinterpret_cast<Value*>(m + 1);
+    auto* key = reinterpret_cast<uint8_t*>(args + r.nargs);
+    std::memcpy(key, r.key, r.key_len);
+    char* strings = reinterpret_cast<char*>(key + r.key_len);
+    uint32_t off = 0;
+    for (uint32_t k = 0; k < r.nargs; ++k) {
+        Value v = r.args[k];
+        if (v.type == Type::String) {
+            std::memcpy(strings + off, v.s, v.len);
+            v.i = off;  // offset into the string area; fixed up by the reader
+            off += v.len;
+        }
+        args[k] = v;
+    }
+    m->string_bytes = off;
+}
+
+// Reads a record message in place; string views point into the message.
+inline AggInput decode_record(const void* src, Value* args_out) noexcept {
+    const auto* m = static_cast<const RecordMsg*>(src);
+    const auto* args = reinterpret_cast<const Value*>(m + 1);
+    const auto* key = reinterpret_cast<const uint8_t*>(args + m->h.nargs);
+    const char* strings = reinterpret_cast<const char*>(key + m->h.len);
+    for (uint32_t k = 0; k < m->h.nargs; ++k) {
+        Value v = args[k];
+        if (v.type == Type::String) v.s = strings + v.i;
+        args_out[k] = v;
+    }
+    AggInput in;
+    in.hash = m->hash;
+    in.key = key;
+    in.key_len = m->h.len;
+    in.ts = m->ts;
+    in.wm_before = m->wm_before;
+    in.seq = m->seq;
+    in.source = m->h.source;
+    in.args = args_out;
+    return in;
+}
+
+}  // namespace sluice

@@ -1,0 +1,220 @@
+// End-to-end tests of the `sluice` binary: flags, exit codes, messages,
+// stdin/stdout, the stats file, sharding and pinning.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+std::string g_sluice;  // path of the binary under test (argv[1])
+
+struct RunResult {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+std::string slurp(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+void spit(const std::string& path, const std::string& text) {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << text;
+}
+
+class Cli : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/sluice-cli-XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+
+    std::string path(const std::string& name) const { return dir_ + "/" + name; }
+
+    // Runs sluice with args; stdin from `stdin_text`; captures stdout/stderr via files.
+    RunResult run(std::vector<std::string> args, const std::string& stdin_text = "") {
+        const std::string in = path("stdin"), out = path("stdout"), err = path("stderr");
+        spit(in, stdin_text);
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 0, in.c_str(), O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        args.insert(args.begin(), g_sluice);
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        pid_t pid;
+        RunResult r;
+        if (posix_spawn(&pid, g_sluice.c_str(), &fa, nullptr, argv.data(), environ) != 0) return r;
+        posix_spawn_file_actions_destroy(&fa);
+        int status = 0;
+        waitpid(pid, &status, 0);
+        r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        r.out = slurp(out);
+        r.err = slurp(err);
+        return r;
+    }
+
+    std::string dir_;
+};
+
+std::vector<std::string> sorted_lines(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream ss(text);
+    for (std::string l; std::getline(ss, l);)
+        if (!l.empty()) lines.push_back(l);
+    std::sort(lines.begin(), lines.end());
+    return lines;
+}
+
+std::string trades(int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) {
+        s += "{\"sym\":\"S" + std::to_string(i % 7) + "\",\"px\":" + std::to_string(100 + i % 13) +
+             ".5,\"qty\":" + std::to_string(i % 5) + ",\"ts\":" + std::to_string(1000 * i) + "}\n";
+    }
+    return s;
+}
+
+TEST_F(Cli, HelpAndVersion) {
+    RunResult h = run({"--help"});
+    EXPECT_EQ(h.exit_code, 0);
+    EXPECT_NE(h.out.find("sluice query"), std::string::npos);
+    RunResult v = run({"--version"});
+    EXPECT_EQ(v.exit_code, 0);
+    EXPECT_EQ(v.out.rfind("sluice ", 0), 0u);
+    RunResult none = run({});
+    EXPECT_EQ(none.exit_code, 2);
+}
+
+TEST_F(Cli, BadFlagsAreUsageErrors) {
+    RunResult r = run({"query", "-e", "SELECT a FROM t", "--bogus"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("unknown option '--bogus'"), std::string::npos) << r.err;
+    r = run({"query", "-e", "SELECT a FROM t", "--shards", "zero"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--shards"), std::string::npos);
+    r = run({"query", "--input", "x"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("needs --sql FILE or -e SQL"), std::string::npos);
+    r = run({"frobnicate"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("unknown command 'frobnicate'"), std::string::npos);
+    r = run({"query", "-e", "SELECT a FROM t", "--cpus", "3-1"});
+    EXPECT_EQ(r.exit_code, 2);
+}
+
+TEST_F(Cli, BadSqlNamesLineAndColumn) {
+    RunResult r = run({"query", "-e", "SELECT a\nFORM t"}, "{}\n");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("line 2:1"), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty());
+}
+
+TEST_F(Cli, MissingFilesAreClearErrors) {
+    RunResult r = run({"query", "-e", "SELECT a FROM t", "--input", path("nope.ndjson")});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("cannot open input"), std::string::npos) << r.err;
+    r = run({"query", "--sql", path("nope.sql"), "--input", "-"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("cannot read SQL file"), std::string::npos) << r.err;
+    r = run({"query", "-e", "SELECT a FROM t", "--output", path("no/such/dir/out")}, "{}\n");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("cannot open output"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, StdinToStdoutStateless) {
+    RunResult r = run({"query", "-e", "SELECT sym, px * qty AS notional FROM t WHERE qty > 3"}, trades(20));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // qty = i % 5 > 3 for i = 4, 9, 14, 19, in input order.
+    EXPECT_EQ(r.out,
+              "{\"sym\":\"S4\",\"notional\":418.0}\n"
+              "{\"sym\":\"S2\",\"notional\":438.0}\n"
+              "{\"sym\":\"S0\",\"notional\":406.0}\n"
+              "{\"sym\":\"S5\",\"notional\":426.0}\n");
+}
+
+TEST_F(Cli, StatsFileCountsEverything) {
+    spit(path("in.ndjson"), trades(10) + "garbage\n\n[1]\n{\"sym\":\"S1\",\"px\":\"bad\",\"qty\":1,\"ts\":1}\n");
+    RunResult r = run({"query", "-e", "SELECT sym, SUM(px) AS s FROM t GROUP BY sym EMIT FINAL", "--input",
+                       path("in.ndjson"), "--output", path("out.ndjson"), "--stats", path("stats.json")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::string stats = slurp(path("stats.json"));
+    EXPECT_NE(stats.find("\"records_in\":13"), std::string::npos) << stats;
+    EXPECT_NE(stats.find("\"records_rejected\":2"), std::string::npos) << stats;
+    EXPECT_NE(stats.find("\"records_processed\":11"), std::string::npos) << stats;
+    EXPECT_NE(stats.find("\"type_mismatch\":1"), std::string::npos) << stats;
+    EXPECT_NE(stats.find("\"rows_out\":7"), std::string::npos) << stats;
+    EXPECT_EQ(sorted_lines(slurp(path("out.ndjson"))).size(), 7u);
+}
+
+TEST_F(Cli, ShardCountDoesNotChangeResults) {
+    spit(path("in.ndjson"), trades(5000));
+    const std::string sql =
+        "SELECT sym, _WINDOW_START AS ws, COUNT(*) AS n, SUM(qty) AS q, MAX(px) AS m FROM t GROUP BY sym "
+        "WINDOW TUMBLING(ts, INTERVAL '1' MINUTE)";
+    RunResult one = run({"query", "-e", sql, "--input", path("in.ndjson")});
+    ASSERT_EQ(one.exit_code, 0) << one.err;
+    RunResult two = run({"query", "-e", sql, "--input", path("in.ndjson"), "--shards", "2"});
+    ASSERT_EQ(two.exit_code, 0) << two.err;
+    RunResult par = run({"query", "-e", sql, "--input", path("in.ndjson"), "--shards", "2", "--parallel-read"});
+    ASSERT_EQ(par.exit_code, 0) << par.err;
+    auto a = sorted_lines(one.out);
+    EXPECT_EQ(a.size(), 7u * 84u);  // 5000 s of data = 84 one-minute windows, 7 symbols each
+    EXPECT_EQ(a, sorted_lines(two.out));
+    EXPECT_EQ(a, sorted_lines(par.out));
+}
+
+TEST_F(Cli, ParallelReadNeedsARegularFile) {
+    RunResult r = run({"query", "-e", "SELECT sym FROM t", "--shards", "2", "--parallel-read"}, trades(3));
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("--parallel-read needs a regular input file"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, PinningToAllowedAndForbiddenCpus) {
+    RunResult ok = run({"query", "-e", "SELECT sym FROM t LIMIT 2", "--cpus", "0"}, trades(5));
+    ASSERT_EQ(ok.exit_code, 0) << ok.err;
+    EXPECT_EQ(sorted_lines(ok.out).size(), 2u);
+    RunResult bad = run({"query", "-e", "SELECT sym FROM t", "--cpus", "4000"}, trades(5));
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_NE(bad.err.find("CPU 4000 is not allowed"), std::string::npos) << bad.err;
+}
+
+TEST_F(Cli, ExplainPrintsThePlan) {
+    RunResult r = run({"explain", "-e", "SELECT sym, COUNT(*) AS n FROM t GROUP BY sym"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("sym"), std::string::npos);
+    EXPECT_NE(r.out.find("shard"), std::string::npos) << r.out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    if (argc < 2) {
+        std::fprintf(stderr, "usage: integration_cli PATH_TO_SLUICE\n");
+        return 2;
+    }
+    g_sluice = argv[1];
+    return RUN_ALL_TESTS();
+}
