@@ -12,7 +12,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 echo "== generating $n trades (trader_id, symbol, price, quantity, trade_time)"
-"$build/sluice-gen" --scenario s3 --count "$n" --output "$work/trades.ndjson"
+"$build/tools/sluice-gen" --scenario s3 --count "$n" --output "$work/trades.ndjson"
 head -n 3 "$work/trades.ndjson"
 
 sql="SELECT trader_id, symbol, _WINDOW_START AS window_start, COUNT(*) AS trades,

@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# End-to-end throughput of `sluice query` on the BENCH.md scenarios: NDJSON
+# from a file in the page cache, rows serialized to /dev/null, each run timed
+# as a whole command (start-up included). One shard, and two shards with
+# --parallel-read; RUNS alternating runs; the median wall time gives records/s.
+#
+# Environment (all optional):
+#   BUILD=build       meson build directory (created with --buildtype=release if missing)
+#   N=10000000        records per data set
+#   RUNS=5            timed runs per scenario and shard configuration
+#   SCENARIOS="S0 S2 S3a S3b 1BRC"   a subset to run
+#   SKIP_BUILD=1      use the binaries in BUILD as they are
+#   JOBS=2            compile jobs
+#   DATA=bench/data   where data sets and query files live (gitignored)
+#   RESULTS=bench/RESULTS.md   the raw output is appended here
+set -euo pipefail
+export LC_ALL=C  # '.' as the decimal point of EPOCHREALTIME
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+BUILD=${BUILD:-build}
+N=${N:-10000000}
+RUNS=${RUNS:-5}
+SCENARIOS=${SCENARIOS:-S0 S2 S3a S3b 1BRC}
+JOBS=${JOBS:-2}
+DATA=${DATA:-bench/data}
+RESULTS=${RESULTS:-bench/RESULTS.md}
+
+die() {
+    echo "throughput.sh: error: $*" >&2
+    exit 1
+}
+
+[[ $N =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer, got '$N'"
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer, got '$RUNS'"
+command -v python3 >/dev/null || die "python3 is required"
+
+# --- scenarios (BENCH.md): data set and SQL ---------------------------------
+declare -A DATASET SQL
+DATASET[S0]=s0
+SQL[S0]="SELECT order_id, customer_id, order_date, total_amount FROM orders WHERE total_amount > 100"
+DATASET[S2]=s2
+SQL[S2]="SELECT symbol, COUNT(*) AS trade_count, AVG(price) AS avg_price, MIN(price) AS min_price, MAX(price) AS max_price, SUM(quantity) AS total_quantity FROM market_data GROUP BY symbol"
+DATASET[S3a]=s3-dense
+SQL[S3a]="SELECT trader_id, symbol, COUNT(*) AS trade_count, AVG(price) AS avg_price, SUM(quantity) AS total_quantity, SUM(price * quantity) AS total_value FROM market_data GROUP BY trader_id, symbol WINDOW TUMBLING (trade_time, INTERVAL '1' MINUTE)"
+DATASET[S3b]=s3-dense
+SQL[S3b]="${SQL[S3a]} EMIT CHANGES"
+DATASET[1BRC]=1brc
+SQL[1BRC]="SELECT station, MIN(temperature) AS min_temp, AVG(temperature) AS avg_temp, MAX(temperature) AS max_temp FROM measurements GROUP BY station EMIT FINAL"
+
+for sc in $SCENARIOS; do
+    [[ -n ${DATASET[$sc]+x} ]] || die "unknown scenario '$sc' (S0 S2 S3a S3b 1BRC)"
+done
+
+# Shard configurations, alternated within every run.
+CONFIGS=("--shards 1" "--shards 2 --parallel-read")
+
+# --- build -------------------------------------------------------------------
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+    if [[ ! -f $BUILD/build.ninja ]]; then
+        meson setup "$BUILD" --buildtype=release >&2 || die "meson setup $BUILD failed"
+    fi
+    meson compile -C "$BUILD" -j "$JOBS" sluice sluice-gen >&2 || die "build failed"
+fi
+SLUICE=$BUILD/sluice
+GEN=$BUILD/tools/sluice-gen
+[[ -x $SLUICE ]] || die "$SLUICE not found (build it, or set BUILD=)"
+[[ -x $GEN ]] || die "$GEN not found (build it, or set BUILD=)"
+BUILDTYPE=$(meson introspect "$BUILD" --buildoptions 2>/dev/null |
+    python3 -c 'import json,sys; print(next((o["value"] for o in json.load(sys.stdin) if o["name"] == "buildtype"), "?"))' ||
+    echo "?")
+
+# --- data sets ---------------------------------------------------------------
+mkdir -p "$DATA/sql"
+dataset_file() { echo "$DATA/$1.ndjson"; }
+
+# A data set is reused when its sidecar says it holds the same N records and
+# the file still has the size it was written with.
+ensure_dataset() {
+    local ds=$1 file meta want
+    file=$(dataset_file "$ds")
+    meta=$file.meta
+    want="scenario=$ds count=$N"
+    if [[ -s $file && -f $meta && $(<"$meta") == "$want bytes=$(stat -c %s "$file")" ]]; then
+        echo "data: reusing $file ($N records)" >&2
+    else
+        echo "data: generating $file ($N records)" >&2
+        rm -f "$meta"
+        "$GEN" --scenario "$ds" --count "$N" --output "$file.tmp" || die "sluice-gen failed for $ds"
+        mv "$file.tmp" "$file"
+        echo "$want bytes=$(stat -c %s "$file")" >"$meta"
+    fi
+    cat "$file" >/dev/null  # into the page cache: the runs measure the engine, not the disk
+}
+
+declare -A SEEN_DS
+for sc in $SCENARIOS; do
+    ds=${DATASET[$sc]}
+    if [[ -z ${SEEN_DS[$ds]+x} ]]; then
+        ensure_dataset "$ds"
+        SEEN_DS[$ds]=1
+    fi
+    printf '%s\n' "${SQL[$sc]}" >"$DATA/sql/$sc.sql"
+done
+
+# --- report header -----------------------------------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sluice-throughput.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+LOG=$WORK/output.txt
+TSV=$WORK/runs.tsv
+out() { printf '%s\n' "$*" | tee -a "$LOG"; }
+
+cpu_model=$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')
+[[ -n $cpu_model ]] || cpu_model=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
+[[ -n $cpu_model ]] || cpu_model=unknown
+revision=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ $revision != unknown && -n $(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | head -1) ]]; then
+    revision="$revision (uncommitted changes)"
+fi
+
+command_line() {  # scenario, config
+    echo "$SLUICE query --sql $DATA/sql/$1.sql --input $(dataset_file "${DATASET[$1]}") --output /dev/null --stats STATS.json $2"
+}
+
+out "sluice throughput (bench/throughput.sh)"
+out "date:      $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+out "host:      $(uname -n), $(uname -sr)"
+out "cpu:       $cpu_model"
+out "cores:     $(getconf _NPROCESSORS_ONLN) online, $(nproc) usable; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+out "revision:  $revision"
+out "build:     $BUILD (buildtype $BUILDTYPE)"
+out "records:   N=$N per run; RUNS=$RUNS per row, alternating; median wall time of the whole command"
+out "queries:"
+for sc in $SCENARIOS; do out "  $sc ($(dataset_file "${DATASET[$sc]}")): ${SQL[$sc]}"; done
+out "commands:"
+for sc in $SCENARIOS; do
+    for cfg in "${CONFIGS[@]}"; do out "  $(command_line "$sc" "$cfg")"; done
+done
+
+# --- runs --------------------------------------------------------------------
+: >"$TSV"
+for ((run = 1; run <= RUNS; run++)); do
+    for sc in $SCENARIOS; do
+        for cfg in "${CONFIGS[@]}"; do
+            stats=$WORK/stats.json
+            rm -f "$stats"
+            read -r _ shards _ <<<"$cfg"
+            t0=$EPOCHREALTIME
+            # shellcheck disable=SC2086 # cfg holds several flags
+            if ! "$SLUICE" query --sql "$DATA/sql/$sc.sql" --input "$(dataset_file "${DATASET[$sc]}")" \
+                --output /dev/null --stats "$stats" $cfg 2>"$WORK/stderr"; then
+                cat "$WORK/stderr" >&2
+                die "$sc ($cfg) run $run failed: $(command_line "$sc" "$cfg")"
+            fi
+            t1=$EPOCHREALTIME
+            [[ -s $stats ]] || die "$sc ($cfg) run $run wrote no stats file"
+            read -r records_in rows_out engine_s < <(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(d["records_in"], d["rows_out"], d["seconds"])' "$stats") || die "cannot read $stats"
+            if [[ $records_in != "$N" ]]; then
+                die "$sc ($cfg) run $run: records_in=$records_in, expected N=$N -- the engine lost or invented records"
+            fi
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sc" "$shards" "$run" "$t0" "$t1" "$rows_out" "$engine_s" >>"$TSV"
+            echo "run $run/$RUNS  $sc  shards=$shards  $(python3 -c "print(f'{$t1 - $t0:.3f}')") s" >&2
+        done
+    done
+done
+
+# --- table -------------------------------------------------------------------
+out ""
+python3 - "$TSV" "$N" "$SCENARIOS" <<'PY' | tee -a "$LOG"
+import statistics
+import sys
+
+tsv, n, scenarios = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
+# BENCH.md: sluice's per-core targets and the seed system's best per-core figures.
+target = {"S0": 5e6, "S2": 5e6, "S3a": 10e6, "S3b": 5e6, "1BRC": 10e6}
+seed = {"S0": 767e3, "S2": 297e3, "S3a": 808e3, "S3b": 29e3, "1BRC": 377e3}
+
+runs = {}
+for line in open(tsv):
+    sc, shards, _run, t0, t1, rows_out, engine_s = line.rstrip("\n").split("\t")
+    runs.setdefault((sc, int(shards)), []).append((float(t1) - float(t0), int(rows_out), float(engine_s)))
+
+def rate(v):
+    return f"{v / 1e6:.2f}M" if v >= 1e6 else f"{v / 1e3:.0f}K"
+
+header = ("scenario", "shards", "median s", "engine s", "rec/s", "per core", "target/core", "vs target", "vs seed/core", "rows_out")
+rows = []
+median_rate = {}
+warnings = []
+for sc in scenarios:
+    for shards in sorted(s for (name, s) in runs if name == sc):
+        samples = runs[(sc, shards)]
+        wall = statistics.median(s[0] for s in samples)
+        engine = statistics.median(s[2] for s in samples)
+        r = n / wall
+        per_core = r / shards
+        median_rate[(sc, shards)] = r
+        outs = sorted({s[1] for s in samples})
+        if len(outs) > 1:
+            warnings.append(f"warning: {sc} with {shards} shard(s): rows_out differs between runs: {outs}")
+        rows.append((sc, str(shards), f"{wall:.3f}", f"{engine:.3f}", rate(r), rate(per_core), rate(target[sc]),
+                     f"{per_core / target[sc]:.2f}", f"{per_core / seed[sc]:.1f}x", ",".join(map(str, outs))))
+
+widths = [max(len(h), *(len(r[k]) for r in rows)) for k, h in enumerate(header)]
+fmt = "  ".join(f"{{:<{w}}}" if k == 0 else f"{{:>{w}}}" for k, w in enumerate(widths))
+print(fmt.format(*header))
+print(fmt.format(*("-" * w for w in widths)))
+for r in rows:
+    print(fmt.format(*r))
+
+print()
+print("scaling, 2 shards (parallel read) / 1 shard: target >= 1.8 for 1BRC, >= 0.9*N on N free cores")
+for sc in scenarios:
+    if (sc, 1) in median_rate and (sc, 2) in median_rate:
+        print(f"  {sc:<5} {median_rate[(sc, 2)] / median_rate[(sc, 1)]:.2f}")
+for w in warnings:
+    print(w)
+print()
+print("rec/s = N / median wall time of the whole command; per core = rec/s / shards;")
+print("vs target = per core / sluice's per-core target; vs seed/core = per core / the seed system's best per-core figure")
+print("(the seed's records were pre-built in memory; sluice's figures include JSON decoding).")
+PY
+
+# --- results file ------------------------------------------------------------
+if [[ ! -f $RESULTS ]]; then
+    {
+        echo "# sluice — benchmark results"
+        echo
+        echo "Raw output of the scripts in bench/ (see bench/README.md), appended by them; never edited by hand."
+    } >"$RESULTS"
+fi
+{
+    echo
+    echo "## throughput.sh, $(date -u '+%Y-%m-%d %H:%M UTC'), N=$N"
+    echo
+    echo '```'
+    cat "$LOG"
+    echo '```'
+} >>"$RESULTS"
+echo "appended to $RESULTS" >&2
