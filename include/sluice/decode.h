@@ -30,6 +30,11 @@ public:
     // Returns false when the line is not exactly one valid JSON object: the
     // caller rejects the record. A leaf that holds an object or array is NULL
     // and counted in type_mismatch. String values stay valid until the next call.
+    // Details: a JSON integer is Int, except above INT64_MAX (Double); other
+    // numbers are Double (beyond double range: NULL, counted); a path through
+    // a non-object is missing (NULL, not counted); with duplicate keys the
+    // last one wins; lines over max_record_bytes or nested deeper than 256
+    // levels are rejected.
     [[nodiscard]] bool decode(const char* p, std::size_t len, Value* out, uint64_t& type_mismatch) noexcept;
 
     std::size_t field_count() const noexcept;
@@ -42,8 +47,9 @@ private:
 // Reads a file descriptor (a byte range of a file, or a pipe) in large chunks
 // into a padded buffer and hands out complete, non-empty lines (a trailing
 // '\r' is stripped; whitespace-only lines are skipped). A line longer than
-// max_record_bytes is reported once as oversized and skipped to its newline,
-// however many chunks it spans. An unterminated last line is still a line.
+// max_record_bytes (counted without '\n' and a stripped '\r') is reported once
+// as oversized and skipped to its newline, however many chunks it spans, even
+// when it is blank. An unterminated last line is still a line.
 class LineReader {
 public:
     // end == UINT64_MAX: read until EOF with read(); otherwise pread [begin, end).
@@ -65,10 +71,16 @@ public:
 private:
     // Fills buf_ after the carried partial line; returns bytes read, 0 at EOF, -1 on error.
     long fill();
+    // Hands out one line [p, p+len) without its '\n'.
+    template <class OnLine, class OnOversize>
+    void emit(const char* p, std::size_t len, OnLine& on_line, OnOversize& on_oversize);
 
+    // buf_ holds [carried partial line | one chunk | kDecodePadding], so a
+    // line anywhere in it has its padding inside the allocation.
     int fd_;
     uint64_t pos_;
     uint64_t end_;
+    std::size_t chunk_;        // bytes asked of one read
     std::size_t max_record_;
     char* buf_ = nullptr;
     std::size_t cap_ = 0;      // usable bytes (padding allocated beyond)

@@ -4,6 +4,13 @@
 // index and reloads it (acquire) only when the ring looks full or empty.
 // Publishing is explicit and batched: push() stages a message locally,
 // flush() makes everything pushed so far visible with one release store.
+//
+// Layout of the byte ring: each message is an 8-byte header (payload length)
+// followed by the payload rounded up to 8 bytes, so every payload is 8-byte
+// aligned. A message never straddles the end of the ring: when it would, a
+// skip header pads to the end and the message starts again at offset 0.
+// Indices are free-running uint32 byte counts (unsigned subtraction gives the
+// fill level; `& mask_` gives the offset).
 #pragma once
 
 #include <atomic>
@@ -43,17 +50,25 @@ public:
     uint32_t occupancy() const noexcept;
 
 private:
-    alignas(kCacheLine) std::atomic<uint32_t> write_pub_{0};  // producer-owned, read by consumer
-    uint32_t write_local_ = 0;       // producer: end of pushed messages
-    uint32_t pending_ = 0;           // producer: size of the message being built
-    uint32_t read_cache_ = 0;        // producer: cached consumer index
-    alignas(kCacheLine) char guard_[kCacheLine];
-    alignas(kCacheLine) std::atomic<uint32_t> read_pub_{0};  // consumer-owned, read by producer
-    uint32_t read_local_ = 0;        // consumer: position of the next message
-    uint32_t write_cache_ = 0;       // consumer: cached producer index
+    // Read-only after construction, shared by both sides.
     alignas(kCacheLine) uint8_t* data_ = nullptr;
     uint32_t capacity_ = 0;
     uint32_t mask_ = 0;
+    alignas(kCacheLine) char guard0_[kCacheLine];
+    // Written by the producer on flush(), read by the consumer when it runs dry.
+    alignas(kCacheLine) std::atomic<uint32_t> write_pub_{0};
+    alignas(kCacheLine) char guard1_[kCacheLine];
+    // Producer-private.
+    alignas(kCacheLine) uint32_t write_local_ = 0;  // end of pushed messages
+    uint32_t pending_ = 0;                          // payload bytes of the message being built
+    uint32_t read_cache_ = 0;                       // cached consumer index
+    alignas(kCacheLine) char guard2_[kCacheLine];
+    // Written by the consumer on release(), read by the producer when full.
+    alignas(kCacheLine) std::atomic<uint32_t> read_pub_{0};
+    alignas(kCacheLine) char guard3_[kCacheLine];
+    // Consumer-private.
+    alignas(kCacheLine) uint32_t read_local_ = 0;  // position of the next message
+    uint32_t write_cache_ = 0;                     // cached producer index
 };
 
 }  // namespace sluice

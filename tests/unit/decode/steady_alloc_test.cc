@@ -1,0 +1,121 @@
+// decode() and next_chunk() allocate nothing once set up. This binary
+// replaces the global operator new to count calls; only the deltas around
+// the steady-state loops are checked.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "sluice/decode.h"
+
+namespace {
+std::atomic<uint64_t> g_allocs{0};
+
+void* counted_alloc(std::size_t n, std::size_t align) {
+    g_allocs.fetch_add(1, std::memory_order_relaxed);
+    return align > alignof(std::max_align_t) ? std::aligned_alloc(align, (n + align - 1) / align * align)
+                                             : std::malloc(n ? n : 1);
+}
+void* counted_alloc_or_throw(std::size_t n, std::size_t align) {
+    if (void* p = counted_alloc(n, align)) return p;
+    throw std::bad_alloc();
+}
+}  // namespace
+
+void* operator new(std::size_t n) { return counted_alloc_or_throw(n, 0); }
+void* operator new[](std::size_t n) { return counted_alloc_or_throw(n, 0); }
+void* operator new(std::size_t n, std::align_val_t a) { return counted_alloc_or_throw(n, static_cast<std::size_t>(a)); }
+void* operator new[](std::size_t n, std::align_val_t a) { return counted_alloc_or_throw(n, static_cast<std::size_t>(a)); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n, 0); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n, 0); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+namespace sluice {
+namespace {
+
+std::vector<FieldPath> fields_of(std::initializer_list<std::vector<std::string>> list) {
+    std::vector<FieldPath> out;
+    for (const auto& parts : list) {
+        FieldPath f;
+        f.parts = parts;
+        out.push_back(f);
+    }
+    return out;
+}
+
+TEST(SteadyState, DecodeAllocatesNothing) {
+    const uint64_t at_start = g_allocs.load();
+    NdjsonDecoder dec(fields_of({{"a"}, {"s"}, {"o", "x"}, {"\xc3\xa9"}}), 4096);
+    EXPECT_GT(g_allocs.load(), at_start);  // the counter sees setup allocations
+    std::vector<std::string> lines = {
+        R"({"a":1,"s":"plain","o":{"x":2.5,"y":[1,2,{"z":null}]},"skip":"str\"esc"})",
+        R"({"\u00e9":"escaped key","s":"caf\u00e9","a":18446744073709551615})",
+        R"({"a":[1,2],"o":{"x":{"deep":true}}})",
+        R"({"a":1} trailing)",
+        "not json",
+        R"({"a":123456789012345678901234567890})",
+    };
+    for (std::string& l : lines) {
+        l.append(kDecodePadding, ' ');
+    }
+    Value out[4];
+    uint64_t mm = 0;
+    auto run_all = [&] {
+        int ok = 0;
+        for (const std::string& l : lines) {
+            ok += dec.decode(l.data(), l.size() - kDecodePadding, out, mm) ? 1 : 0;
+        }
+        return ok;
+    };
+    EXPECT_EQ(run_all(), 4);  // warm-up
+    const uint64_t before = g_allocs.load();
+    int ok = 0;
+    for (int i = 0; i < 1000; ++i) {
+        ok += run_all();
+    }
+    EXPECT_EQ(g_allocs.load() - before, 0u);
+    EXPECT_EQ(ok, 4000);
+}
+
+TEST(SteadyState, NextChunkAllocatesNothing) {
+    char tmpl[] = "/tmp/sluice_alloc_XXXXXX";
+    const int fd = mkstemp(tmpl);
+    ASSERT_GE(fd, 0);
+    std::string data;
+    for (int i = 0; i < 2000; ++i) {
+        data += "{\"k\":" + std::to_string(i) + "}\r\n\n";
+        if (i % 100 == 0) {
+            data += std::string(300, 'x') + "\n";  // oversized, spans chunks
+        }
+    }
+    ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+    LineReader r(fd, 0, data.size(), 128, 64);
+    uint64_t lines = 0;
+    uint64_t oversize = 0;
+    auto on_line = [&](const char*, std::size_t) { ++lines; };
+    auto on_oversize = [&] { ++oversize; };
+    const uint64_t before = g_allocs.load();
+    while (r.next_chunk(on_line, on_oversize)) {
+    }
+    EXPECT_EQ(g_allocs.load() - before, 0u);
+    EXPECT_EQ(lines, 2000u);
+    EXPECT_EQ(oversize, 20u);
+    ::close(fd);
+    ::unlink(tmpl);
+}
+
+}  // namespace
+}  // namespace sluice
