@@ -1,1 +1,162 @@
-// placeholder
+// Flat group table (see group_table.h for the layout).
+#include "group_table.h"
+
+#include <bit>
+#include <cstring>
+#include <exception>
+#include <new>
+
+#include "sluice/base.h"
+
+namespace sluice {
+
+namespace {
+
+static_assert(std::endian::native == std::endian::little, "control-byte groups assume little endian");
+
+constexpr std::size_t kGroup = 8;
+constexpr std::size_t kMinCapacity = 16;
+constexpr uint8_t kEmpty = 0x80;
+constexpr uint64_t kLsbs = 0x0101010101010101ULL;
+constexpr uint64_t kMsbs = 0x8080808080808080ULL;
+
+inline uint8_t tag_of(uint64_t hash) noexcept { return static_cast<uint8_t>((hash >> 25) & 0x7f); }
+
+inline uint64_t load_group(const uint8_t* ctrl, std::size_t g) noexcept {
+    uint64_t w;
+    std::memcpy(&w, ctrl + g * kGroup, kGroup);
+    return w;
+}
+
+// High bit of every byte equal to tag (rare false positives are checked by the caller).
+inline uint64_t match_tag(uint64_t w, uint8_t tag) noexcept {
+    const uint64_t x = w ^ (kLsbs * tag);
+    return (x - kLsbs) & ~x & kMsbs;
+}
+
+inline uint64_t match_empty(uint64_t w) noexcept { return w & kMsbs; }
+
+inline std::size_t lowest_byte(uint64_t m) noexcept { return static_cast<std::size_t>(std::countr_zero(m)) >> 3; }
+
+void* alloc_lines(std::size_t n) noexcept {
+    return ::operator new(n, std::align_val_t{kCacheLine}, std::nothrow);
+}
+
+void free_lines(void* p) noexcept {
+    if (p != nullptr) ::operator delete(p, std::align_val_t{kCacheLine});
+}
+
+}  // namespace
+
+GroupTable::GroupTable(uint32_t block_size, std::size_t arena_chunk_bytes)
+    : stride_(static_cast<uint32_t>((sizeof(Header) + block_size + 7) & ~std::size_t{7})), arena_(arena_chunk_bytes) {
+    allocate(kMinCapacity);
+}
+
+GroupTable::~GroupTable() {
+    free_lines(ctrl_);
+    free_lines(index_);
+    free_lines(entries_);
+}
+
+void GroupTable::allocate(std::size_t capacity) noexcept {
+    capacity_ = capacity;
+    group_mask_ = capacity / kGroup - 1;
+    ctrl_ = static_cast<uint8_t*>(alloc_lines(capacity));
+    index_ = static_cast<uint32_t*>(alloc_lines(capacity * sizeof(uint32_t)));
+    entries_ = static_cast<uint8_t*>(alloc_lines(max_load() * stride_));
+    if (ctrl_ == nullptr || index_ == nullptr || entries_ == nullptr) [[unlikely]]
+        std::terminate();  // out of memory on the data path
+    std::memset(ctrl_, kEmpty, capacity);
+}
+
+std::size_t GroupTable::free_slot(uint64_t hash) const noexcept {
+    std::size_t g = static_cast<std::size_t>(hash) & group_mask_;
+    for (std::size_t step = 1;; ++step) {
+        const uint64_t empty = match_empty(load_group(ctrl_, g));
+        if (empty != 0) return g * kGroup + lowest_byte(empty);
+        g = (g + step) & group_mask_;  // triangular: visits every group
+    }
+}
+
+GroupTable::Hit GroupTable::find_or_insert(uint64_t hash, const uint8_t* key, uint32_t len) noexcept {
+    const uint8_t tag = tag_of(hash);
+    std::size_t g = static_cast<std::size_t>(hash) & group_mask_;
+    for (std::size_t step = 1;; ++step) {
+        const uint64_t w = load_group(ctrl_, g);
+        for (uint64_t m = match_tag(w, tag); m != 0; m &= m - 1) {
+            const uint32_t idx = index_[g * kGroup + lowest_byte(m)];
+            const Header& h = header(idx);
+            if (h.hash == hash && h.key_len == len && (len == 0 || std::memcmp(h.key, key, len) == 0))
+                return Hit{block_at(idx), idx, false};
+        }
+        const uint64_t empty = match_empty(w);
+        if (empty != 0) {
+            std::size_t slot = g * kGroup + lowest_byte(empty);
+            if (size_ + 1 > max_load()) [[unlikely]] {
+                grow();
+                slot = free_slot(hash);
+            }
+            uint8_t* copy = nullptr;
+            if (len != 0) {
+                copy = static_cast<uint8_t*>(arena_.alloc(len, 1));
+                std::memcpy(copy, key, len);
+            }
+            const uint32_t idx = size_++;
+            auto* h = reinterpret_cast<Header*>(entries_ + std::size_t{idx} * stride_);
+            *h = Header{hash, copy, len, 0};
+            ctrl_[slot] = tag;
+            index_[slot] = idx;
+            return Hit{block_at(idx), idx, true};
+        }
+        g = (g + step) & group_mask_;
+    }
+}
+
+int64_t GroupTable::find(uint64_t hash, const uint8_t* key, uint32_t len) const noexcept {
+    const uint8_t tag = tag_of(hash);
+    std::size_t g = static_cast<std::size_t>(hash) & group_mask_;
+    for (std::size_t step = 1;; ++step) {
+        const uint64_t w = load_group(ctrl_, g);
+        for (uint64_t m = match_tag(w, tag); m != 0; m &= m - 1) {
+            const uint32_t idx = index_[g * kGroup + lowest_byte(m)];
+            const Header& h = header(idx);
+            if (h.hash == hash && h.key_len == len && (len == 0 || std::memcmp(h.key, key, len) == 0)) return idx;
+        }
+        if (match_empty(w) != 0) return -1;
+        g = (g + step) & group_mask_;
+    }
+}
+
+void GroupTable::prefetch(uint64_t hash) const noexcept {
+    __builtin_prefetch(ctrl_ + (static_cast<std::size_t>(hash) & group_mask_) * kGroup);
+}
+
+void GroupTable::grow() noexcept {
+    uint8_t* old_ctrl = ctrl_;
+    uint32_t* old_index = index_;
+    uint8_t* old_entries = entries_;
+    allocate(capacity_ * 2);
+    std::memcpy(entries_, old_entries, std::size_t{size_} * stride_);
+    for (uint32_t i = 0; i < size_; ++i) {
+        const uint64_t hash = hash_at(i);
+        const std::size_t slot = free_slot(hash);
+        ctrl_[slot] = tag_of(hash);
+        index_[slot] = i;
+    }
+    free_lines(old_ctrl);
+    free_lines(old_index);
+    free_lines(old_entries);
+}
+
+void GroupTable::clear() noexcept {
+    if (size_ != 0) std::memset(ctrl_, kEmpty, capacity_);
+    size_ = 0;
+    arena_.reset();
+}
+
+std::size_t GroupTable::memory_bytes() const noexcept {
+    return capacity_ * (1 + sizeof(uint32_t)) + max_load() * stride_ + arena_.reserved_bytes();
+}
+
+}  // namespace sluice

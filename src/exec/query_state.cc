@@ -1,1 +1,381 @@
-// placeholder
+// QueryState: one shard's slice of an aggregate query. Three modes, fixed at
+// construction and dispatched with a switch:
+//  - Grouped : GROUP BY without a window, one group table;
+//  - Windowed: GROUP BY with a window, one table per open window;
+//  - Global  : no GROUP BY (windowed or not), two phases: every shard keeps
+//              partial blocks and ships snapshots to shard 0, which merges.
+// Windows close when the minimum watermark over the sources reaches their
+// end, earliest end first; a record for a window that has closed for it is
+// late. Rows are serialized straight into the shard's OutBuffer.
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "accumulators.h"
+#include "group_table.h"
+#include "partial_codec.h"
+#include "partial_merge.h"
+#include "sluice/base.h"
+#include "sluice/exec.h"
+#include "window_assign.h"
+#include "window_set.h"
+#include "window_watermarks.h"
+
+namespace sluice {
+
+namespace {
+
+enum class Mode : uint8_t { Grouped, Windowed, Global };
+
+constexpr std::size_t kGroupArenaChunk = 64 * 1024;
+// A global aggregate has one group per window: its arena only holds strings.
+constexpr std::size_t kGlobalArenaChunk = 4 * 1024;
+
+Mode mode_of(const Plan& plan) {
+    if (!plan.is_aggregate()) throw std::invalid_argument("QueryState needs an aggregate query");
+    if (plan.is_global_aggregate()) return Mode::Global;
+    return plan.is_windowed() ? Mode::Windowed : Mode::Grouped;
+}
+
+void check_window(const WindowSpec& w) {
+    switch (w.kind) {
+        case WindowKind::None:
+            return;
+        case WindowKind::Tumbling:
+            if (w.size_ms <= 0) throw std::invalid_argument("TUMBLING window size must be positive");
+            return;
+        case WindowKind::Sliding:
+            throw std::invalid_argument("not supported yet: SLIDING windows");
+        case WindowKind::Session:
+            throw std::invalid_argument("not supported yet: SESSION windows");
+    }
+    throw std::invalid_argument("unknown window kind");
+}
+
+}  // namespace
+
+// Cache-line aligned: each shard's state sits on lines no other shard writes.
+struct alignas(kCacheLine) QueryState::Impl {
+    Impl(const Plan& plan, uint32_t shard, uint32_t shards, uint32_t sources, OutBuffer& out,
+         ShardCounters& counters)
+        : plan_(plan),
+          shard_(shard),
+          shards_(shards == 0 ? 1 : shards),
+          out_(out),
+          counters_(counters),
+          mode_(mode_of(plan)),
+          windowed_(plan.is_windowed()),
+          final_(plan.emit == EmitMode::Final),
+          lateness_(plan.props.allowed_lateness_ms),
+          limit_(plan.limit.value_or(UINT64_MAX)),
+          layout_(plan.aggs),
+          writer_(plan.columns),
+          sources_(sources),
+          table_(layout_.block_size(), mode_ == Mode::Global ? kGlobalArenaChunk : kGroupArenaChunk),
+          windows_(layout_.block_size(), mode_ == Mode::Global ? kGlobalArenaChunk : kGroupArenaChunk),
+          scratch_(16 * 1024),
+          merge_scratch_(16 * 1024) {
+        check_window(plan.window);
+        keys_.resize(plan.group_keys.size());
+        aggs_.resize(plan.aggs.size());
+        cols_.resize(plan.columns.size());
+        if (mode_ == Mode::Global && shard_ == 0) merge_ = std::make_unique<PartialMerge>(shards_);
+    }
+
+    // ------------------------------------------------------------ records
+
+    void on_record(const AggInput& in) noexcept {
+        switch (mode_) {
+            case Mode::Grouped:
+                ++counters_.records_processed;
+                if (limit_reached()) return;
+                apply_grouped(in);
+                return;
+            case Mode::Windowed:
+                on_windowed_record(in);
+                return;
+            case Mode::Global:
+                if (windowed_) {
+                    on_windowed_record(in);
+                    return;
+                }
+                ++counters_.records_processed;
+                apply_global(table_, in);
+                global_dirty_ = true;
+                return;
+        }
+    }
+
+    void apply_grouped(const AggInput& in) noexcept {
+        const GroupTable::Hit hit = table_.find_or_insert(in.hash, in.key, in.key_len);
+        if (hit.inserted) layout_.init(hit.block);
+        layout_.update(hit.block, in.args, in.seq, table_.arena(), counters_.type_mismatch);
+        if (!final_) emit(table_.key_at(hit.index), table_.key_len_at(hit.index), hit.block, 0, 0);
+    }
+
+    // The one block of a global aggregate (per window): empty key, fixed hash.
+    void apply_global(GroupTable& t, const AggInput& in) noexcept {
+        const GroupTable::Hit hit = t.find_or_insert(0, nullptr, 0);
+        if (hit.inserted) layout_.init(hit.block);
+        layout_.update(hit.block, in.args, in.seq, t.arena(), counters_.type_mismatch);
+    }
+
+    void on_windowed_record(const AggInput& in) noexcept {
+        const WindowBounds w = assign_window(in.ts);
+        if (is_late(w, in)) {
+            ++counters_.late_dropped;
+            return;
+        }
+        ++counters_.records_processed;
+        if (limit_reached()) return;
+        OpenWindow& ow = windows_.find_or_open(w.start, w.end);
+        if (mode_ == Mode::Global) {
+            apply_global(*ow.table, in);
+            ow.dirty = true;
+            return;
+        }
+        GroupTable& t = *ow.table;
+        const GroupTable::Hit hit = t.find_or_insert(in.hash, in.key, in.key_len);
+        if (hit.inserted) layout_.init(hit.block);
+        layout_.update(hit.block, in.args, in.seq, t.arena(), counters_.type_mismatch);
+        if (!final_) emit(t.key_at(hit.index), t.key_len_at(hit.index), hit.block, w.start, w.end);
+    }
+
+    WindowBounds assign_window(int64_t ts) const noexcept { return tumbling_window(ts, plan_.window.size_ms); }
+
+    // Late: the window has closed for this record (its own source's watermark
+    // before it, the other sources' latest), or this state closed it already.
+    bool is_late(const WindowBounds& w, const AggInput& in) const noexcept {
+        const int64_t wm = std::min(in.wm_before, sources_.min_except(in.source));
+        return window_closed_for(w.end, lateness_, wm) || w.end <= closed_wm_;
+    }
+
+    // ------------------------------------------------------------ watermarks
+
+    void on_watermark(uint16_t source, int64_t watermark) noexcept {
+        if (sources_.advance(source, watermark) && windowed_) close_until(sources_.min());
+    }
+
+    void on_source_end(uint16_t source) noexcept {
+        if (!sources_.end(source)) return;
+        if (windowed_) close_until(sources_.min());
+        if (sources_.all_ended() && !done_) finish();
+    }
+
+    // Closes, in end order, every window that ends at or before w.
+    void close_until(int64_t w) noexcept {
+        if (w <= closed_wm_) return;
+        closed_wm_ = w;
+        while (!windows_.empty() && windows_.front().end <= w) {
+            OpenWindow& f = windows_.front();
+            if (mode_ == Mode::Global) {
+                if (final_ || f.dirty) ship_snapshot(f.start, f.end, *f.table);
+            } else if (final_) {
+                emit_table(*f.table, f.start, f.end);
+            }
+            windows_.close_front();
+        }
+        if (mode_ == Mode::Global) ship_mark(PartialKind::Watermark, w);
+    }
+
+    // Every source ended: flush what is left.
+    void finish() noexcept {
+        if (mode_ == Mode::Grouped && final_) emit_table(table_, 0, 0);
+        if (mode_ == Mode::Global) {
+            if (!windowed_ && !table_.empty() && (final_ || global_dirty_)) ship_snapshot(0, 0, table_);
+            global_dirty_ = false;
+            ship_mark(PartialKind::End, kWatermarkMax);
+        }
+        done_ = true;
+    }
+
+    void end_batch() noexcept {
+        if (mode_ != Mode::Global || final_ || done_) return;
+        if (!windowed_) {
+            if (global_dirty_) ship_snapshot(0, 0, table_);
+            global_dirty_ = false;
+            return;
+        }
+        for (std::size_t i = 0; i < windows_.size(); ++i) {
+            OpenWindow& w = windows_.at(i);
+            if (!w.dirty) continue;
+            ship_snapshot(w.start, w.end, *w.table);
+            w.dirty = false;
+        }
+    }
+
+    // ------------------------------------------------------------ emission
+
+    // One output row for a group, if HAVING holds and LIMIT allows.
+    void emit(const uint8_t* key, uint32_t key_len, const uint8_t* block, int64_t ws, int64_t we) noexcept {
+        if (limit_reached()) return;
+        if (!keys_.empty()) decode_key(key, key_len, keys_.data(), static_cast<uint32_t>(keys_.size()));
+        layout_.finalize(block, aggs_.data());
+        EvalContext ctx;
+        ctx.keys = keys_.data();
+        ctx.aggs = aggs_.data();
+        ctx.window_start = ws;
+        ctx.window_end = we;
+        ctx.scratch = &scratch_;
+        ctx.type_mismatch = &counters_.type_mismatch;
+        if (plan_.having == kNoExpr || eval_predicate(plan_.exprs, plan_.having, ctx)) {
+            for (std::size_t i = 0; i < cols_.size(); ++i) cols_[i] = eval(plan_.exprs, plan_.columns[i].expr, ctx);
+            writer_.write(out_, cols_.data());
+            ++rows_;
+            ++counters_.rows_out;
+        }
+        scratch_.reset();
+    }
+
+    void emit_table(GroupTable& t, int64_t ws, int64_t we) noexcept {
+        for (uint32_t i = 0; i < t.size() && !limit_reached(); ++i) emit(t.key_at(i), t.key_len_at(i), t.block_at(i), ws, we);
+    }
+
+    bool limit_reached() const noexcept { return rows_ >= limit_; }
+
+    // ------------------------------------------------------------ two phases: shipping
+
+    void ship_snapshot(int64_t start, int64_t end, GroupTable& t) noexcept {
+        if (t.empty()) return;
+        std::vector<uint8_t>& box = outbox_.bytes;
+        const std::size_t at = begin_partial(box, PartialHeader{PartialKind::Snapshot, shard_, start, end});
+        layout_.serialize(t.block_at(0), box);
+        end_partial(box, at);
+    }
+
+    void ship_mark(PartialKind kind, int64_t watermark) noexcept {
+        std::vector<uint8_t>& box = outbox_.bytes;
+        end_partial(box, begin_partial(box, PartialHeader{kind, shard_, watermark, 0}));
+    }
+
+    // ------------------------------------------------------------ two phases: merging (shard 0)
+
+    void on_partial(const uint8_t* payload, uint32_t len) noexcept {
+        PartialHeader h;
+        if (!merge_ || !read_partial_header(payload, len, h) || h.shard >= shards_) return;
+        const auto from = static_cast<uint16_t>(h.shard);
+        switch (h.kind) {
+            case PartialKind::Snapshot: {
+                // A shard ships a window before the watermark that closes it, so
+                // nothing arrives for a window the merge already released.
+                if (windowed_ && h.b <= merged_wm_) return;
+                MergeWindow& mw = windowed_ ? merge_->find_or_open(h.a, h.b) : merge_->global();
+                mw.store(h.shard, payload + kPartialHeaderBytes, len - kPartialHeaderBytes);
+                if (!final_) emit_merged(mw);
+                return;
+            }
+            case PartialKind::Watermark:
+                if (merge_->marks().advance(from, h.a)) release_merged();
+                return;
+            case PartialKind::End:
+                if (!merge_->marks().end(from)) return;
+                release_merged();
+                if (merge_->marks().all_ended()) {
+                    if (!windowed_ && final_) emit_merged(merge_->global());
+                    merge_done_ = true;
+                }
+                return;
+        }
+    }
+
+    // Windows every shard has passed: emitted (EMIT FINAL) in end order, then dropped.
+    void release_merged() noexcept {
+        if (!windowed_) return;
+        const int64_t w = merge_->marks().min();
+        if (w <= merged_wm_) return;
+        merged_wm_ = w;
+        while (!merge_->empty() && merge_->front().end <= w) {
+            if (final_) emit_merged(merge_->front());
+            merge_->close_front();
+        }
+    }
+
+    // Merges the latest snapshot of every shard and emits the row.
+    void emit_merged(const MergeWindow& mw) noexcept {
+        if (limit_reached()) return;
+        const std::size_t bytes = std::max<std::size_t>(layout_.block_size(), 8);
+        auto* acc = static_cast<uint8_t*>(merge_scratch_.alloc(bytes, AggLayout::kBlockAlign));
+        auto* part = static_cast<uint8_t*>(merge_scratch_.alloc(bytes, AggLayout::kBlockAlign));
+        layout_.init(acc);
+        for (uint32_t s = 0; s < shards_; ++s) {
+            if (!mw.has[s]) continue;
+            const std::vector<uint8_t>& snap = mw.snapshots[s];
+            if (layout_.deserialize(part, snap.data(), snap.data() + snap.size(), merge_scratch_))
+                layout_.merge(acc, part, merge_scratch_);
+        }
+        emit(nullptr, 0, acc, mw.start, mw.end);
+        merge_scratch_.reset();
+    }
+
+    bool finished() const noexcept { return merge_ ? merge_done_ : done_; }
+
+    std::size_t group_count() const noexcept {
+        switch (mode_) {
+            case Mode::Grouped:
+                return table_.size();
+            case Mode::Windowed:
+                return windows_.group_count();
+            case Mode::Global:
+                return windowed_ ? windows_.size() : table_.size();
+        }
+        return 0;
+    }
+
+    std::size_t state_bytes() const noexcept {
+        std::size_t n = table_.memory_bytes() + windows_.memory_bytes() + scratch_.reserved_bytes() +
+                        outbox_.bytes.capacity();
+        if (merge_) n += merge_->memory_bytes() + merge_scratch_.reserved_bytes();
+        return n;
+    }
+
+    const Plan& plan_;
+    const uint32_t shard_;
+    const uint32_t shards_;
+    OutBuffer& out_;
+    ShardCounters& counters_;
+    const Mode mode_;
+    const bool windowed_;
+    const bool final_;
+    const int64_t lateness_;
+    const uint64_t limit_;
+    AggLayout layout_;
+    RowWriter writer_;
+    SourceWatermarks sources_;
+    int64_t closed_wm_ = kWatermarkMin;  // watermark up to which windows were closed
+    GroupTable table_;                   // Grouped groups; non-windowed Global block
+    WindowSet windows_;
+    bool global_dirty_ = false;          // the non-windowed Global block changed since its last snapshot
+    bool done_ = false;                  // every source ended, all emitted or shipped
+    uint64_t rows_ = 0;
+    Arena scratch_;        // string results of one row's expressions
+    Arena merge_scratch_;  // blocks merged for one row on the merge shard
+    std::vector<Value> keys_;
+    std::vector<Value> aggs_;
+    std::vector<Value> cols_;
+    PartialOutbox outbox_;
+    std::unique_ptr<PartialMerge> merge_;  // shard 0 of a Global query
+    int64_t merged_wm_ = kWatermarkMin;    // merge shard: windows up to here were released
+    bool merge_done_ = false;              // merge shard: every shard's End arrived
+};
+
+// ---------------------------------------------------------------- public API
+
+QueryState::QueryState(const Plan& plan, uint32_t shard, uint32_t shards, uint32_t sources, OutBuffer& out,
+                       ShardCounters& counters)
+    : impl_(std::make_unique<Impl>(plan, shard, shards, sources, out, counters)) {}
+
+QueryState::~QueryState() = default;
+
+void QueryState::on_record(const AggInput& in) noexcept { impl_->on_record(in); }
+void QueryState::on_watermark(uint16_t source, int64_t watermark) noexcept { impl_->on_watermark(source, watermark); }
+void QueryState::on_source_end(uint16_t source) noexcept { impl_->on_source_end(source); }
+void QueryState::end_batch() noexcept { impl_->end_batch(); }
+PartialOutbox& QueryState::outbox() noexcept { return impl_->outbox_; }
+void QueryState::on_partial(const uint8_t* payload, uint32_t len) noexcept { impl_->on_partial(payload, len); }
+bool QueryState::finished() const noexcept { return impl_->finished(); }
+bool QueryState::limit_reached() const noexcept { return impl_->limit_reached(); }
+std::size_t QueryState::group_count() const noexcept { return impl_->group_count(); }
+std::size_t QueryState::state_bytes() const noexcept { return impl_->state_bytes(); }
+
+}  // namespace sluice

@@ -1,0 +1,106 @@
+// Per-kind accumulator states as they sit inside a group's block. Every state
+// is trivially copyable and holds no pointer into itself, so a group table may
+// move blocks with memcpy when it grows; out-of-line bytes live in the arena of
+// the table that owns the block.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "sluice/arena.h"
+#include "sluice/value.h"
+
+namespace sluice::agg {
+
+// A string copy that reuses its storage: up to kInline bytes in place, longer
+// ones in an arena buffer that is kept and reused while later values fit, so a
+// changing MIN/MAX/LAST grows memory only with the longest value it has seen.
+struct StrBuf {
+    static constexpr uint32_t kInline = 16;
+    char* heap;  // nullptr: the value is in inl
+    uint32_t len;
+    uint32_t cap;  // capacity of heap
+    char inl[kInline];
+
+    void init() noexcept {
+        heap = nullptr;
+        len = 0;
+        cap = 0;
+    }
+    const char* data() const noexcept { return heap != nullptr ? heap : inl; }
+    void set(const char* p, uint32_t n, Arena& arena) noexcept {
+        const uint32_t room = heap != nullptr ? cap : kInline;
+        if (n > room) {
+            const uint64_t doubled = uint64_t{room} * 2;
+            const uint32_t want = doubled > n && doubled <= UINT32_MAX ? static_cast<uint32_t>(doubled) : n;
+            heap = static_cast<char*>(arena.alloc(want, 1));
+            cap = want;
+        }
+        if (n != 0) std::memmove(heap != nullptr ? heap : inl, p, n);
+        len = n;
+    }
+};
+
+struct CountState {
+    int64_t n;
+};
+
+// SUM stays exact in int64 while every input is an integer and no overflow
+// happened; doubles (and ints after an overflow) accumulate in dsum.
+struct SumState {
+    int64_t isum;
+    double dsum;
+    uint8_t has_int;
+    uint8_t has_double;
+    uint8_t overflow;  // the integer part was folded into dsum for good
+};
+
+struct AvgState {
+    SumState sum;
+    int64_t n;
+};
+
+enum : uint8_t { kClassNone = 0, kClassNumber = 1, kClassString = 2 };
+
+// MIN/MAX: the first non-NULL value's class (number or string) is kept.
+struct MinMaxState {
+    uint8_t cls;
+    Value num;
+    StrBuf str;
+};
+
+// Welford's running mean and sum of squared deviations.
+struct MomentsState {
+    int64_t n;
+    double mean;
+    double m2;
+};
+
+// FIRST/LAST: any non-NULL value with the arrival sequence it came with.
+struct PickState {
+    uint8_t has;
+    uint64_t seq;
+    Value val;  // strings: val.type == String, bytes in str
+    StrBuf str;
+};
+
+// COUNT(DISTINCT): open-addressing set of canonical value bytes (arena memory).
+struct DistinctEntry {
+    uint64_t hash;
+    const uint8_t* bytes;  // nullptr: empty slot
+    uint32_t len;
+    uint8_t tag;
+};
+
+struct DistinctState {
+    DistinctEntry* slots;
+    uint32_t size;
+    uint32_t cap;  // power of two, 0 before the first value
+};
+
+static_assert(std::is_trivially_copyable_v<MinMaxState>);
+static_assert(std::is_trivially_copyable_v<PickState>);
+static_assert(std::is_trivially_copyable_v<DistinctState>);
+
+}  // namespace sluice::agg
