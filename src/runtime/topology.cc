@@ -75,7 +75,8 @@ Result<std::vector<unsigned>> parse_cpu_list(const std::string& text) {
         }
         for (unsigned c = a; c <= b; ++c) out.push_back(c);
         if (i < text.size()) {
-            if (text[i] != ',') return Error{"bad CPU list '" + text + "' (expected e.g. 0-3,6)"};
+            if (text[i] != ',' || i + 1 == text.size())
+                return Error{"bad CPU list '" + text + "' (expected e.g. 0-3,6)"};
             ++i;
         }
     }

@@ -51,12 +51,20 @@ protected:
     std::string path(const std::string& name) const { return dir_ + "/" + name; }
 
     // Runs sluice with args; stdin from `stdin_text`; captures stdout/stderr via files.
-    RunResult run(std::vector<std::string> args, const std::string& stdin_text = "") {
+    // With `through_pipe`, stdin is a pipe instead of a regular file.
+    RunResult run(std::vector<std::string> args, const std::string& stdin_text = "", bool through_pipe = false) {
         const std::string in = path("stdin"), out = path("stdout"), err = path("stderr");
         spit(in, stdin_text);
+        int pipe_fds[2] = {-1, -1};
         posix_spawn_file_actions_t fa;
         posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 0, in.c_str(), O_RDONLY, 0);
+        if (through_pipe) {
+            if (pipe(pipe_fds) != 0) return {};
+            posix_spawn_file_actions_adddup2(&fa, pipe_fds[0], 0);
+            posix_spawn_file_actions_addclose(&fa, pipe_fds[1]);
+        } else {
+            posix_spawn_file_actions_addopen(&fa, 0, in.c_str(), O_RDONLY, 0);
+        }
         posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         args.insert(args.begin(), g_sluice);
@@ -67,6 +75,12 @@ protected:
         RunResult r;
         if (posix_spawn(&pid, g_sluice.c_str(), &fa, nullptr, argv.data(), environ) != 0) return r;
         posix_spawn_file_actions_destroy(&fa);
+        if (through_pipe) {
+            close(pipe_fds[0]);
+            // Small inputs only: the whole text fits the pipe buffer.
+            if (write(pipe_fds[1], stdin_text.data(), stdin_text.size()) < 0) return r;
+            close(pipe_fds[1]);
+        }
         int status = 0;
         waitpid(pid, &status, 0);
         r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -144,7 +158,7 @@ TEST_F(Cli, MissingFilesAreClearErrors) {
 }
 
 TEST_F(Cli, StdinToStdoutStateless) {
-    RunResult r = run({"query", "-e", "SELECT sym, px * qty AS notional FROM t WHERE qty > 3"}, trades(20));
+    RunResult r = run({"query", "-e", "SELECT sym, px * qty AS notional FROM t WHERE qty > 3"}, trades(20), true);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     // qty = i % 5 > 3 for i = 4, 9, 14, 19, in input order.
     EXPECT_EQ(r.out,
@@ -186,7 +200,7 @@ TEST_F(Cli, ShardCountDoesNotChangeResults) {
 }
 
 TEST_F(Cli, ParallelReadNeedsARegularFile) {
-    RunResult r = run({"query", "-e", "SELECT sym FROM t", "--shards", "2", "--parallel-read"}, trades(3));
+    RunResult r = run({"query", "-e", "SELECT sym FROM t", "--shards", "2", "--parallel-read"}, trades(3), true);
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("--parallel-read needs a regular input file"), std::string::npos) << r.err;
 }
