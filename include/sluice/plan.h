@@ -101,7 +101,28 @@ struct ExprPool {
     std::vector<ExprNode> nodes;
     std::vector<ExprId> args;
     std::vector<Value> consts;            // string consts point into const_strings
-    std::deque<std::string> const_strings;  // deque: stable addresses
+    std::deque<std::string> const_strings;  // deque: stable addresses, also across moves
+
+    ExprPool() = default;
+    ExprPool(ExprPool&&) noexcept = default;
+    ExprPool& operator=(ExprPool&&) noexcept = default;
+    // A copy owns its strings: its string constants point into its own deque.
+    ExprPool(const ExprPool& other)
+        : nodes(other.nodes), args(other.args), consts(other.consts), const_strings(other.const_strings) {
+        for (Value& v : consts) {
+            if (v.type != Type::String) continue;
+            for (std::size_t k = 0; k < other.const_strings.size(); ++k) {
+                if (v.s == other.const_strings[k].data()) {
+                    v.s = const_strings[k].data();
+                    break;
+                }
+            }
+        }
+    }
+    ExprPool& operator=(const ExprPool& other) {
+        if (this != &other) *this = ExprPool(other);
+        return *this;
+    }
 
     const ExprNode& node(ExprId id) const { return nodes[id]; }
     ExprId arg(const ExprNode& n, uint32_t k) const { return args[n.first_arg + k]; }

@@ -49,7 +49,8 @@ void OutputWriter::sink(void* ctx, const char* data, std::size_t n) {
 void OutputWriter::write_out(const char* data, std::size_t n) {
     if (failed()) return;
     if (limit_) {
-        // Count rows up to the limit and cut the buffer after the last allowed one.
+        // Count rows up to the limit and cut the buffer after the last allowed
+        // one. Without a LIMIT the shards count their own rows.
         if (rows_written_ >= *limit_) return;
         std::size_t keep = 0;
         const char* p = data;
@@ -62,9 +63,6 @@ void OutputWriter::write_out(const char* data, std::size_t n) {
             ++rows_written_;
         }
         n = keep;
-    } else {
-        for (const char* p = data; (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(data + n - p)))); ++p)
-            ++rows_written_;
     }
     while (n > 0) {
         ssize_t w = ::write(fd_, data, n);

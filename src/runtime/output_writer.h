@@ -33,6 +33,7 @@ public:
     // Writes until `producers_running` drops to zero and every ring is empty.
     void run(const std::atomic<uint32_t>& producers_running);
 
+    // Rows let through under a LIMIT (without one, nothing is counted here).
     uint64_t rows_written() const { return rows_written_; }
     // Non-empty when the output failed (e.g. the reader of a pipe went away).
     const std::string& error() const { return error_; }

@@ -139,7 +139,7 @@ Result<QueryStats> run_query(const QueryOptions& options) {
         stats.per_shard.push_back(shard->counters());
         add_counters(stats.totals, shard->counters());
     }
-    stats.totals.rows_out = writer.rows_written();
+    if (plan.limit) stats.totals.rows_out = writer.rows_written();
     stats.seconds = static_cast<double>(monotonic_ns() - t0) / 1e9;
     return stats;
 }

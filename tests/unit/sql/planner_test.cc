@@ -3,7 +3,9 @@
 // windows and every planning error.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "sql_test_util.h"
 
@@ -576,3 +578,26 @@ TEST(Analytics, Errors) {
 
 }  // namespace
 }  // namespace sluice::sql
+
+namespace sluice {
+namespace {
+
+// A copied plan's string constants must not point into the original.
+TEST(PlanCopy, StringConstantsFollowTheCopy) {
+    auto planned = plan_sql("SELECT a FROM t WHERE b = 'needle' OR c LIKE 'x%'");
+    ASSERT_TRUE(planned.ok()) << planned.error().message;
+    std::unique_ptr<Plan> original = std::make_unique<Plan>(std::move(planned.value()));
+    Plan copy = *original;
+    std::vector<std::string> before;
+    for (const Value& v : original->exprs.consts)
+        if (v.type == Type::String) before.emplace_back(v.str());
+    ASSERT_EQ(before.size(), 2u);
+    original.reset();
+    std::vector<std::string> after;
+    for (const Value& v : copy.exprs.consts)
+        if (v.type == Type::String) after.emplace_back(v.str());
+    EXPECT_EQ(after, before);
+}
+
+}  // namespace
+}  // namespace sluice
