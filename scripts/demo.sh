@@ -28,7 +28,7 @@ echo
 "$build/sluice" explain -e "$sql"
 echo
 "$build/sluice" query -e "$sql" --input "$work/trades.ndjson" --output "$work/out.ndjson" \
-  --shards "$shards" --parallel-read --stats "$work/stats.json"
+  --shards "$shards" --stats "$work/stats.json"
 echo "== sample result rows"
 head -n 5 "$work/out.ndjson"
 echo
