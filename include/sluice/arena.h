@@ -11,6 +11,7 @@ namespace sluice {
 
 class Arena {
 public:
+    // chunk_bytes: the largest regular chunk (the first ones are smaller).
     explicit Arena(std::size_t chunk_bytes = 64 * 1024);
     ~Arena();
     Arena(const Arena&) = delete;
@@ -41,7 +42,8 @@ private:
     void* alloc_slow(std::size_t n, std::size_t align);
 
     // chunks_[0, current_) are filled, chunks_[current_] is being filled
-    // (used_ bytes), the rest are free; every chunk is >= chunk_bytes_.
+    // (used_ bytes), the rest are free. New chunks double in size up to
+    // chunk_bytes_; a request larger than that gets a chunk of its own size.
     std::vector<Chunk> chunks_;
     std::size_t current_ = 0;  // index of the chunk being filled
     std::size_t used_ = 0;     // bytes used in it

@@ -12,6 +12,10 @@
 
 namespace sluice {
 
+namespace {
+constexpr std::size_t kFirstChunk = 256;
+}  // namespace
+
 Arena::Arena(std::size_t chunk_bytes) : chunk_bytes_(std::max<std::size_t>(chunk_bytes, kCacheLine)) {}
 
 Arena::~Arena() {
@@ -39,7 +43,10 @@ void* Arena::alloc_slow(std::size_t n, std::size_t align) {
     if (found < chunks_.size()) {
         std::swap(chunks_[found], chunks_[first_free]);
     } else {
-        const std::size_t size = std::max(n, chunk_bytes_);
+        // Chunks double from a small first one up to chunk_bytes_: thousands of
+        // open windows with a few groups each must not cost a full chunk each.
+        const std::size_t grow = std::clamp<std::size_t>(reserved_, kFirstChunk, chunk_bytes_);
+        const std::size_t size = std::max(n, grow);
         auto* data = static_cast<uint8_t*>(::operator new(size, std::align_val_t(kCacheLine)));
         chunks_.insert(chunks_.begin() + static_cast<std::ptrdiff_t>(first_free), Chunk{data, size});
         reserved_ += size;
