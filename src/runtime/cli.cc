@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sluice/runtime.h"
@@ -160,6 +161,10 @@ int cmd_query_or_explain(const std::string& command, Args& args) {
         return 0;
     }
 
+    const unsigned cpus = std::thread::hardware_concurrency();
+    if (opt.idle == IdlePolicy::Busy && cpus != 0 && opt.shards > cpus)
+        std::fprintf(stderr, "sluice: warning: %u busy-polling shards on %u CPUs will starve each other; "
+                     "use --idle adaptive\n", opt.shards, cpus);
     Result<QueryStats> stats = run_query(opt);
     if (!stats) {
         std::fprintf(stderr, "sluice: %s\n", stats.error().message.c_str());
