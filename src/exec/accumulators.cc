@@ -142,14 +142,6 @@ void sum_merge(SumState& into, const SumState& from) noexcept {
     }
 }
 
-double sum_as_double(const SumState& s) noexcept { return s.dsum + static_cast<double>(s.isum); }
-
-Value sum_value(const SumState& s) noexcept {
-    if (!s.has_int && !s.has_double) return Value::null();
-    if (s.has_double || s.overflow) return Value::of_double(sum_as_double(s));
-    return Value::of_int(s.isum);
-}
-
 void sum_put(std::vector<uint8_t>& out, const SumState& s) noexcept {
     put(out, s.isum);
     put(out, s.dsum);
@@ -241,12 +233,6 @@ template <bool IsMin>
 void minmax_merge(MinMaxState& into, const MinMaxState& from, Arena& arena) noexcept {
     if (from.cls == kClassNone || (into.cls != kClassNone && into.cls != from.cls)) return;
     minmax_offer<IsMin>(into, from.cls, from.num, from.str.data(), from.str.len, arena);
-}
-
-Value minmax_value(const MinMaxState& s) noexcept {
-    if (s.cls == kClassNumber) return s.num;
-    if (s.cls == kClassString) return Value::of_string(s.str.data(), s.str.len);
-    return Value::null();
 }
 
 void minmax_put(std::vector<uint8_t>& out, const MinMaxState& s) noexcept {
@@ -577,11 +563,8 @@ Value agg_finalize(AggKind kind, const uint8_t* p) noexcept {
             return Value::of_int(state_as<DistinctState>(p).size);
         case AggKind::Sum:
             return sum_value(state_as<SumState>(p));
-        case AggKind::Avg: {
-            const auto& s = state_as<AvgState>(p);
-            if (s.n == 0) return Value::null();
-            return Value::of_double(sum_as_double(s.sum) / static_cast<double>(s.n));
-        }
+        case AggKind::Avg:
+            return avg_value(state_as<AvgState>(p));
         case AggKind::Min:
         case AggKind::Max:
             return minmax_value(state_as<MinMaxState>(p));
@@ -682,34 +665,51 @@ bool agg_deserialize(AggKind kind, uint8_t* p, const uint8_t*& cur, const uint8_
 
 // ---------------------------------------------------------------- layout
 
+namespace {
+
+AggLayout::Step step_of(AggKind kind) noexcept {
+    switch (kind) {
+        case AggKind::CountStar: return AggLayout::Step::CountStar;
+        case AggKind::Count: return AggLayout::Step::Count;
+        case AggKind::Sum: return AggLayout::Step::Sum;
+        case AggKind::Avg: return AggLayout::Step::Avg;
+        case AggKind::Min: return AggLayout::Step::Min;
+        case AggKind::Max: return AggLayout::Step::Max;
+        default: return AggLayout::Step::Generic;
+    }
+}
+
+}  // namespace
+
 AggLayout::AggLayout(const std::vector<AggSpec>& aggs) {
     kinds_.reserve(aggs.size());
     offsets_.reserve(aggs.size());
+    ops_.reserve(aggs.size());
     uint32_t off = 0;
     for (const AggSpec& a : aggs) {
         if (!agg_kind_supported(a.kind)) throw std::invalid_argument("aggregate not supported yet: " + a.text);
         kinds_.push_back(a.kind);
         offsets_.push_back(off);
+        ops_.push_back(Op{step_of(a.kind), a.kind, off});
         off += (agg_state_size(a.kind) + kBlockAlign - 1) & ~(kBlockAlign - 1);
     }
     block_size_ = off;
-}
-
-void AggLayout::init(uint8_t* block) const noexcept {
-    for (uint32_t i = 0; i < count(); ++i) agg_init(kinds_[i], block + offsets_[i]);
-}
-
-void AggLayout::update(uint8_t* block, const Value* args, uint64_t seq, Arena& arena,
-                       uint64_t& type_mismatch) const noexcept {
-    for (uint32_t i = 0; i < count(); ++i) agg_update(kinds_[i], block + offsets_[i], args[i], seq, arena, type_mismatch);
+    static_assert(static_cast<int>(Step::Generic) == 6, "runs_ holds one count per Step");
+    for (int step = 0; step <= static_cast<int>(Step::Generic); ++step) {
+        for (uint32_t i = 0; i < ops_.size(); ++i) {
+            if (static_cast<int>(ops_[i].step) != step) continue;
+            if (i > UINT16_MAX) throw std::invalid_argument("too many aggregates");
+            by_kind_.push_back(Slot{ops_[i].offset, static_cast<uint16_t>(i), ops_[i].kind});
+            ++runs_[step];
+        }
+    }
+    // Every initial state is plain bytes (no pointer into itself): init copies them.
+    empty_block_.assign(block_size_, 0);
+    for (uint32_t i = 0; i < count(); ++i) agg_init(kinds_[i], empty_block_.data() + offsets_[i]);
 }
 
 void AggLayout::merge(uint8_t* into, const uint8_t* from, Arena& arena) const noexcept {
     for (uint32_t i = 0; i < count(); ++i) agg_merge(kinds_[i], into + offsets_[i], from + offsets_[i], arena);
-}
-
-void AggLayout::finalize(const uint8_t* block, Value* out) const noexcept {
-    for (uint32_t i = 0; i < count(); ++i) out[i] = agg_finalize(kinds_[i], block + offsets_[i]);
 }
 
 void AggLayout::serialize(const uint8_t* block, std::vector<uint8_t>& out) const noexcept {

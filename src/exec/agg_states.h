@@ -99,6 +99,44 @@ struct DistinctState {
     uint32_t cap;  // power of two, 0 before the first value
 };
 
+// Stores into a Value member by member: GCC assembles a returned Value in
+// two registers with masks, which costs more than the work it carries.
+inline void put_null(Value& o) noexcept {
+    o.i = 0;
+    o.len = 0;
+    o.type = Type::Null;
+}
+inline void put_int(Value& o, int64_t v) noexcept {
+    o.i = v;
+    o.len = 0;
+    o.type = Type::Int;
+}
+inline void put_double(Value& o, double v) noexcept {
+    o.d = v;
+    o.len = 0;
+    o.type = Type::Double;
+}
+
+// Values of the common states (finalize's fast path and accumulators.cc).
+inline double sum_as_double(const SumState& s) noexcept { return s.dsum + static_cast<double>(s.isum); }
+
+inline Value sum_value(const SumState& s) noexcept {
+    if (!s.has_int && !s.has_double) return Value::null();
+    if (s.has_double || s.overflow) return Value::of_double(sum_as_double(s));
+    return Value::of_int(s.isum);
+}
+
+inline Value avg_value(const AvgState& s) noexcept {
+    if (s.n == 0) return Value::null();
+    return Value::of_double(sum_as_double(s.sum) / static_cast<double>(s.n));
+}
+
+inline Value minmax_value(const MinMaxState& s) noexcept {
+    if (s.cls == kClassNumber) return s.num;
+    if (s.cls == kClassString) return Value::of_string(s.str.data(), s.str.len);
+    return Value::null();
+}
+
 static_assert(std::is_trivially_copyable_v<MinMaxState>);
 static_assert(std::is_trivially_copyable_v<PickState>);
 static_assert(std::is_trivially_copyable_v<DistinctState>);

@@ -10,97 +10,15 @@
 
 namespace sluice {
 
+using detail::arith;
 using detail::Cmp;
+using detail::comparison;
 using detail::mismatch;
 
 namespace {
 
 inline Value arg(const ExprPool& pool, const ExprNode& n, uint32_t k, const EvalContext& ctx) noexcept {
     return detail::eval_inline(pool, pool.args[n.first_arg + k], ctx);
-}
-
-template <ExprOp Op>
-Value arith(const Value& a, const Value& b, const EvalContext& ctx) noexcept {
-    if (a.type == Type::Int && b.type == Type::Int) {
-        int64_t r;
-        if constexpr (Op == ExprOp::Add) {
-            if (__builtin_add_overflow(a.i, b.i, &r)) return mismatch(ctx);
-        } else if constexpr (Op == ExprOp::Sub) {
-            if (__builtin_sub_overflow(a.i, b.i, &r)) return mismatch(ctx);
-        } else if constexpr (Op == ExprOp::Mul) {
-            if (__builtin_mul_overflow(a.i, b.i, &r)) return mismatch(ctx);
-        } else if constexpr (Op == ExprOp::Div) {
-            if (b.i == 0) return Value::null();
-            if (a.i == INT64_MIN && b.i == -1) return mismatch(ctx);  // overflow
-            r = a.i / b.i;  // C++ truncates toward zero, as SQL does
-        } else {
-            return detail::modulo(a, b, ctx);
-        }
-        return Value::of_int(r);
-    }
-    if (a.type == Type::Double && b.type == Type::Double) {
-        if constexpr (Op == ExprOp::Add) return Value::of_double(a.d + b.d);
-        if constexpr (Op == ExprOp::Sub) return Value::of_double(a.d - b.d);
-        if constexpr (Op == ExprOp::Mul) return Value::of_double(a.d * b.d);
-    }
-    if (a.is_null() || b.is_null()) return Value::null();
-    if (!a.is_number() || !b.is_number()) return mismatch(ctx);
-    const double x = a.as_double();
-    const double y = b.as_double();
-    if constexpr (Op == ExprOp::Add) return Value::of_double(x + y);
-    if constexpr (Op == ExprOp::Sub) return Value::of_double(x - y);
-    if constexpr (Op == ExprOp::Mul) return Value::of_double(x * y);
-    if constexpr (Op == ExprOp::Div) {
-        if (y == 0.0) return Value::null();
-        return Value::of_double(x / y);
-    }
-    return detail::modulo(a, b, ctx);
-}
-
-template <ExprOp Op>
-constexpr bool holds(Cmp c) noexcept {
-    if constexpr (Op == ExprOp::Eq) return c == Cmp::Equal;
-    if constexpr (Op == ExprOp::Ne) return c != Cmp::Equal;
-    if constexpr (Op == ExprOp::Lt) return c == Cmp::Less;
-    if constexpr (Op == ExprOp::Le) return c == Cmp::Less || c == Cmp::Equal;
-    if constexpr (Op == ExprOp::Gt) return c == Cmp::Greater;
-    return c == Cmp::Greater || c == Cmp::Equal;
-}
-
-// IEEE comparison: with a NaN only <> holds, as compare_values decides too.
-template <ExprOp Op>
-constexpr bool holds(double x, double y) noexcept {
-    if constexpr (Op == ExprOp::Eq) return x == y;
-    if constexpr (Op == ExprOp::Ne) return x != y;
-    if constexpr (Op == ExprOp::Lt) return x < y;
-    if constexpr (Op == ExprOp::Le) return x <= y;
-    if constexpr (Op == ExprOp::Gt) return x > y;
-    return x >= y;
-}
-
-// Integers up to 2^53 convert to double exactly.
-inline bool exact_in_double(int64_t i) noexcept {
-    return static_cast<uint64_t>(i) + (uint64_t{1} << 53) <= (uint64_t{1} << 54);
-}
-
-template <ExprOp Op>
-Value comparison(const Value& a, const Value& b, const EvalContext& ctx) noexcept {
-    if (a.type == Type::Int && b.type == Type::Int) {
-        const Cmp c = a.i < b.i ? Cmp::Less : (a.i > b.i ? Cmp::Greater : Cmp::Equal);
-        return Value::of_bool(holds<Op>(c));
-    }
-    if (a.type == Type::Double) {
-        if (b.type == Type::Double) return Value::of_bool(holds<Op>(a.d, b.d));
-        if (b.type == Type::Int && exact_in_double(b.i)) {
-            return Value::of_bool(holds<Op>(a.d, static_cast<double>(b.i)));
-        }
-    } else if (a.type == Type::Int && b.type == Type::Double && exact_in_double(a.i)) {
-        return Value::of_bool(holds<Op>(static_cast<double>(a.i), b.d));
-    }
-    const Cmp c = detail::compare_values(a, b);
-    if (c == Cmp::Null) return Value::null();
-    if (c == Cmp::Mismatch) return mismatch(ctx);
-    return Value::of_bool(holds<Op>(c));  // Unordered (NaN): only <> holds
 }
 
 // Three-valued logic. The right side is skipped when the left decides the

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "number_text.h"
 #include "sluice/exec.h"
 #include "sluice/value.h"
 
@@ -43,6 +44,15 @@ inline Value eval_inline(const ExprPool& pool, ExprId id, const EvalContext& ctx
 // One 16-byte copy: GCC copies a Value member-wise as two overlapping 8-byte
 // moves, whose second load then misses store forwarding.
 inline void store_value(Value& dst, const Value& v) noexcept { std::memcpy(&dst, &v, sizeof(Value)); }
+
+// For a value just computed (in registers): member by member. A 16-byte
+// store would first assemble len and type with the padding bytes in one
+// register, masks and all.
+inline void store_result(Value& dst, const Value& v) noexcept {
+    dst.i = v.i;
+    dst.len = v.len;
+    dst.type = v.type;
+}
 
 inline bool is_truthy(const Value& v) noexcept { return v.type == Type::Bool && v.b; }
 
@@ -95,39 +105,103 @@ inline Cmp compare_values(const Value& a, const Value& b) noexcept {
     return Cmp::Mismatch;
 }
 
-// Longest text of a double in shortest round-trip form plus ".0".
-inline constexpr std::size_t kDoubleTextMax = 32;
-inline constexpr std::size_t kIntTextMax = 20;
+// x % y with SQL's NULL-on-zero rule (functions.cc).
+Value modulo(const Value& a, const Value& b, const EvalContext& ctx) noexcept;
 
-inline std::size_t format_int(char* out, int64_t v) noexcept {
-    return static_cast<std::size_t>(std::to_chars(out, out + kIntTextMax, v).ptr - out);
-}
-
-// Shortest round-trip text of a finite double; integral values keep a ".0"
-// so that a DOUBLE column stays recognisable (300.0, not 300). Integral
-// values below 1e16 print in full (100000.0, not to_chars' 1e+05): readable,
-// still exact, and the fast path for the common whole-number case.
-inline std::size_t format_finite_double(char* out, double d) noexcept {
-    if (std::trunc(d) == d && std::fabs(d) < 1e16 && !(d == 0 && std::signbit(d))) {
-        const std::size_t n = format_int(out, static_cast<int64_t>(d));
-        out[n] = '.';
-        out[n + 1] = '0';
-        return n + 2;
+// Binary operators over two evaluated operands: Int/Double take a direct
+// path before the general dynamic-typing rules. Inline so that compiled
+// operands (compiled_expr.h) evaluate a whole `a op b` without a call.
+template <ExprOp Op>
+[[gnu::always_inline]] inline Value arith(const Value& a, const Value& b, const EvalContext& ctx) noexcept {
+    if (a.type == Type::Int && b.type == Type::Int) {
+        int64_t r;
+        if constexpr (Op == ExprOp::Add) {
+            if (__builtin_add_overflow(a.i, b.i, &r)) return mismatch(ctx);
+        } else if constexpr (Op == ExprOp::Sub) {
+            if (__builtin_sub_overflow(a.i, b.i, &r)) return mismatch(ctx);
+        } else if constexpr (Op == ExprOp::Mul) {
+            if (__builtin_mul_overflow(a.i, b.i, &r)) return mismatch(ctx);
+        } else if constexpr (Op == ExprOp::Div) {
+            if (b.i == 0) return Value::null();
+            if (a.i == INT64_MIN && b.i == -1) return mismatch(ctx);  // overflow
+            r = a.i / b.i;  // C++ truncates toward zero, as SQL does
+        } else {
+            return modulo(a, b, ctx);
+        }
+        return Value::of_int(r);
     }
-    char* end = std::to_chars(out, out + kDoubleTextMax - 2, d).ptr;
-    bool plain = true;
-    for (const char* p = out; p != end; ++p) {
-        if (*p == '.' || *p == 'e' || *p == 'n') {
-            plain = false;
-            break;
+    if (a.type == Type::Double && b.type == Type::Double) {
+        if constexpr (Op == ExprOp::Add) return Value::of_double(a.d + b.d);
+        if constexpr (Op == ExprOp::Sub) return Value::of_double(a.d - b.d);
+        if constexpr (Op == ExprOp::Mul) return Value::of_double(a.d * b.d);
+    }
+    if constexpr (Op == ExprOp::Add || Op == ExprOp::Sub || Op == ExprOp::Mul) {
+        // price * quantity: one side a Double, the other an Int (as below, without the checks).
+        if (a.type == Type::Double && b.type == Type::Int) {
+            const double y = static_cast<double>(b.i);
+            if constexpr (Op == ExprOp::Add) return Value::of_double(a.d + y);
+            if constexpr (Op == ExprOp::Sub) return Value::of_double(a.d - y);
+            if constexpr (Op == ExprOp::Mul) return Value::of_double(a.d * y);
         }
     }
-    if (plain) {
-        end[0] = '.';
-        end[1] = '0';
-        end += 2;
+    if (a.is_null() || b.is_null()) return Value::null();
+    if (!a.is_number() || !b.is_number()) return mismatch(ctx);
+    const double x = a.as_double();
+    const double y = b.as_double();
+    if constexpr (Op == ExprOp::Add) return Value::of_double(x + y);
+    if constexpr (Op == ExprOp::Sub) return Value::of_double(x - y);
+    if constexpr (Op == ExprOp::Mul) return Value::of_double(x * y);
+    if constexpr (Op == ExprOp::Div) {
+        if (y == 0.0) return Value::null();
+        return Value::of_double(x / y);
     }
-    return static_cast<std::size_t>(end - out);
+    return modulo(a, b, ctx);
+}
+
+template <ExprOp Op>
+constexpr bool holds(Cmp c) noexcept {
+    if constexpr (Op == ExprOp::Eq) return c == Cmp::Equal;
+    if constexpr (Op == ExprOp::Ne) return c != Cmp::Equal;
+    if constexpr (Op == ExprOp::Lt) return c == Cmp::Less;
+    if constexpr (Op == ExprOp::Le) return c == Cmp::Less || c == Cmp::Equal;
+    if constexpr (Op == ExprOp::Gt) return c == Cmp::Greater;
+    return c == Cmp::Greater || c == Cmp::Equal;
+}
+
+// IEEE comparison: with a NaN only <> holds, as compare_values decides too.
+template <ExprOp Op>
+constexpr bool holds(double x, double y) noexcept {
+    if constexpr (Op == ExprOp::Eq) return x == y;
+    if constexpr (Op == ExprOp::Ne) return x != y;
+    if constexpr (Op == ExprOp::Lt) return x < y;
+    if constexpr (Op == ExprOp::Le) return x <= y;
+    if constexpr (Op == ExprOp::Gt) return x > y;
+    return x >= y;
+}
+
+// Integers up to 2^53 convert to double exactly.
+inline bool exact_in_double(int64_t i) noexcept {
+    return static_cast<uint64_t>(i) + (uint64_t{1} << 53) <= (uint64_t{1} << 54);
+}
+
+template <ExprOp Op>
+[[gnu::always_inline]] inline Value comparison(const Value& a, const Value& b, const EvalContext& ctx) noexcept {
+    if (a.type == Type::Int && b.type == Type::Int) {
+        const Cmp c = a.i < b.i ? Cmp::Less : (a.i > b.i ? Cmp::Greater : Cmp::Equal);
+        return Value::of_bool(holds<Op>(c));
+    }
+    if (a.type == Type::Double) {
+        if (b.type == Type::Double) return Value::of_bool(holds<Op>(a.d, b.d));
+        if (b.type == Type::Int && exact_in_double(b.i)) {
+            return Value::of_bool(holds<Op>(a.d, static_cast<double>(b.i)));
+        }
+    } else if (a.type == Type::Int && b.type == Type::Double && exact_in_double(a.i)) {
+        return Value::of_bool(holds<Op>(static_cast<double>(a.i), b.d));
+    }
+    const Cmp c = compare_values(a, b);
+    if (c == Cmp::Null) return Value::null();
+    if (c == Cmp::Mismatch) return mismatch(ctx);
+    return Value::of_bool(holds<Op>(c));  // Unordered (NaN): only <> holds
 }
 
 // Text of a scalar for || and CONCAT and CAST(... AS VARCHAR). Strings are

@@ -14,29 +14,8 @@ namespace {
 
 static_assert(std::endian::native == std::endian::little, "control-byte groups assume little endian");
 
-constexpr std::size_t kGroup = 8;
 constexpr std::size_t kMinCapacity = 16;
 constexpr uint8_t kEmpty = 0x80;
-constexpr uint64_t kLsbs = 0x0101010101010101ULL;
-constexpr uint64_t kMsbs = 0x8080808080808080ULL;
-
-inline uint8_t tag_of(uint64_t hash) noexcept { return static_cast<uint8_t>((hash >> 25) & 0x7f); }
-
-inline uint64_t load_group(const uint8_t* ctrl, std::size_t g) noexcept {
-    uint64_t w;
-    std::memcpy(&w, ctrl + g * kGroup, kGroup);
-    return w;
-}
-
-// High bit of every byte equal to tag (rare false positives are checked by the caller).
-inline uint64_t match_tag(uint64_t w, uint8_t tag) noexcept {
-    const uint64_t x = w ^ (kLsbs * tag);
-    return (x - kLsbs) & ~x & kMsbs;
-}
-
-inline uint64_t match_empty(uint64_t w) noexcept { return w & kMsbs; }
-
-inline std::size_t lowest_byte(uint64_t m) noexcept { return static_cast<std::size_t>(std::countr_zero(m)) >> 3; }
 
 void* alloc_lines(std::size_t n) noexcept {
     return ::operator new(n, std::align_val_t{kCacheLine}, std::nothrow);
@@ -79,7 +58,7 @@ std::size_t GroupTable::free_slot(uint64_t hash) const noexcept {
     }
 }
 
-GroupTable::Hit GroupTable::find_or_insert(uint64_t hash, const uint8_t* key, uint32_t len) noexcept {
+GroupTable::Hit GroupTable::find_or_insert_slow(uint64_t hash, const uint8_t* key, uint32_t len) noexcept {
     const uint8_t tag = tag_of(hash);
     std::size_t g = static_cast<std::size_t>(hash) & group_mask_;
     for (std::size_t step = 1;; ++step) {
@@ -87,7 +66,7 @@ GroupTable::Hit GroupTable::find_or_insert(uint64_t hash, const uint8_t* key, ui
         for (uint64_t m = match_tag(w, tag); m != 0; m &= m - 1) {
             const uint32_t idx = index_[g * kGroup + lowest_byte(m)];
             const Header& h = header(idx);
-            if (h.hash == hash && h.key_len == len && (len == 0 || std::memcmp(h.key, key, len) == 0))
+            if (h.hash == hash && h.key_len == len && detail::key_bytes_equal(h.key, key, len))
                 return Hit{block_at(idx), idx, false};
         }
         const uint64_t empty = match_empty(w);
@@ -121,7 +100,7 @@ int64_t GroupTable::find(uint64_t hash, const uint8_t* key, uint32_t len) const 
         for (uint64_t m = match_tag(w, tag); m != 0; m &= m - 1) {
             const uint32_t idx = index_[g * kGroup + lowest_byte(m)];
             const Header& h = header(idx);
-            if (h.hash == hash && h.key_len == len && (len == 0 || std::memcmp(h.key, key, len) == 0)) return idx;
+            if (h.hash == hash && h.key_len == len && detail::key_bytes_equal(h.key, key, len)) return idx;
         }
         if (match_empty(w) != 0) return -1;
         g = (g + step) & group_mask_;

@@ -10,11 +10,16 @@
 // groups. Keys are copied into the table's arena, which also holds the
 // blocks' out-of-line state; clear() keeps every byte of memory for reuse.
 // Groups are never erased one by one: a window's table is cleared as a whole.
+// A hit in the first probed group (the common case) is resolved inline,
+// keys up to 32 bytes compared without a call; the rest is out of line.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
+#include "key_inline.h"
 #include "sluice/arena.h"
 
 namespace sluice {
@@ -34,7 +39,16 @@ public:
     };
 
     // Finds the group of (hash, key) or adds it. Growth is amortized.
-    Hit find_or_insert(uint64_t hash, const uint8_t* key, uint32_t len) noexcept;
+    Hit find_or_insert(uint64_t hash, const uint8_t* key, uint32_t len) noexcept {
+        const std::size_t g = static_cast<std::size_t>(hash) & group_mask_;
+        for (uint64_t m = match_tag(load_group(ctrl_, g), tag_of(hash)); m != 0; m &= m - 1) {
+            const uint32_t idx = index_[g * kGroup + lowest_byte(m)];
+            const Header& h = header(idx);
+            if (h.hash == hash && h.key_len == len && detail::key_bytes_equal(h.key, key, len)) [[likely]]
+                return Hit{block_at(idx), idx, false};
+        }
+        return find_or_insert_slow(hash, key, len);
+    }
     // Entry number of the group, or -1.
     int64_t find(uint64_t hash, const uint8_t* key, uint32_t len) const noexcept;
     // Warms the control group a later lookup of `hash` reads.
@@ -59,6 +73,27 @@ public:
     std::size_t memory_bytes() const noexcept;
 
 private:
+    static constexpr std::size_t kGroup = 8;
+    static constexpr uint64_t kLsbs = 0x0101010101010101ULL;
+    static constexpr uint64_t kMsbs = 0x8080808080808080ULL;
+
+    static uint8_t tag_of(uint64_t hash) noexcept { return static_cast<uint8_t>((hash >> 25) & 0x7f); }
+    static uint64_t load_group(const uint8_t* ctrl, std::size_t g) noexcept {
+        uint64_t w;
+        std::memcpy(&w, ctrl + g * kGroup, kGroup);
+        return w;
+    }
+    // High bit of every byte equal to tag (rare false positives are checked by the caller).
+    static uint64_t match_tag(uint64_t w, uint8_t tag) noexcept {
+        const uint64_t x = w ^ (kLsbs * tag);
+        return (x - kLsbs) & ~x & kMsbs;
+    }
+    static uint64_t match_empty(uint64_t w) noexcept { return w & kMsbs; }
+    static std::size_t lowest_byte(uint64_t m) noexcept { return static_cast<std::size_t>(std::countr_zero(m)) >> 3; }
+
+    // The whole probe: later groups, or an insert.
+    Hit find_or_insert_slow(uint64_t hash, const uint8_t* key, uint32_t len) noexcept;
+
     struct Header {
         uint64_t hash;
         const uint8_t* key;

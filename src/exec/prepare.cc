@@ -1,23 +1,96 @@
 // The reading shard's half of an aggregate query: filter, key bytes + hash,
 // event time and aggregate arguments, ready to route to the owning shard.
+// Every expression is compiled once (compiled_expr.h); the key is encoded
+// value by value straight into the key buffer and hashed inline, so a record
+// costs no calls unless its expressions need the general evaluator.
 #include <cmath>
+#include <cstring>
 #include <vector>
 
+#include "compiled_expr.h"
 #include "eval_util.h"
+#include "key_inline.h"
 #include "sluice/base.h"
 #include "sluice/exec.h"
 
 namespace sluice {
 
+using detail::CompiledExpr;
+
 struct Prepare::Impl {
-    explicit Impl(const Plan& p)
-        : plan(p), keys(p.group_keys.size()), args(p.aggs.size()), key_bytes(64) {}
+    explicit Impl(const Plan& p) : plan(p), key_bytes(64), arg_values(p.aggs.size()) {
+        const ExprPool& pool = p.exprs;
+        has_where = p.where != kNoExpr;
+        where = CompiledExpr(pool, p.where);
+        windowed = p.window.kind != WindowKind::None;
+        if (windowed) {
+            time = CompiledExpr(pool, p.window.time);
+            if (pool.nodes[p.window.time].op == ExprOp::Field) time_field = pool.nodes[p.window.time].index;
+        }
+        bool uses_scratch = detail::may_use_scratch(pool, p.where) || (windowed && detail::may_use_scratch(pool, p.window.time));
+        for (const ExprId k : p.group_keys) {
+            keys.emplace_back(pool, k);
+            uses_scratch |= detail::may_use_scratch(pool, k);
+            if (pool.nodes[k].op == ExprOp::Field)
+                key_fields.push_back(pool.nodes[k].index);
+            else
+                keys_all_fields = false;
+        }
+        for (uint32_t a = 0; a < p.aggs.size(); ++a) {
+            const ExprId e = p.aggs[a].arg;
+            if (e == kNoExpr) continue;  // COUNT(*): its slot stays NULL
+            if (pool.nodes[e].op == ExprOp::Field) {
+                field_args.push_back(FieldArg{a, pool.nodes[e].index});
+            } else {
+                expr_args.push_back(ExprArg{a, CompiledExpr(pool, e)});
+                uses_scratch |= detail::may_use_scratch(pool, e);
+            }
+        }
+        reset_scratch = uses_scratch;
+    }
+
+    // Makes room for `need` more key bytes after `used` (only a longer key than any before).
+    [[gnu::noinline, gnu::cold]] void grow_key(uint32_t used, uint32_t need) {
+        const auto cap = static_cast<uint32_t>(key_bytes.size());
+        key_bytes.resize(used + need < 2 * cap ? 2 * cap : used + need);
+    }
+
+    // Appends one key value's canonical bytes at `len`.
+    [[gnu::always_inline]] void encode(const Value& v, uint32_t& len, uint8_t*& base, std::size_t& cap) {
+        const uint32_t need = detail::key_value_bound(v);
+        if (len + need > cap) [[unlikely]] {
+            grow_key(len, need);
+            base = key_bytes.data();
+            cap = key_bytes.size();
+        }
+        len = static_cast<uint32_t>(detail::encode_key_value(base + len, v) - base);
+    }
+
+    struct FieldArg {
+        uint32_t slot;   // in arg_values
+        uint32_t field;  // record slot
+    };
+    struct ExprArg {
+        uint32_t slot;
+        CompiledExpr expr;
+    };
 
     const Plan& plan;
     Arena scratch{16 * 1024};
-    std::vector<Value> keys;
-    std::vector<Value> args;
-    std::vector<uint8_t> key_bytes;  // grows only when a longer key appears
+    bool reset_scratch = false;  // some expression may leave strings in scratch
+    bool has_where = false;
+    bool windowed = false;
+    bool keys_all_fields = true;  // the usual GROUP BY of columns: encoded without evaluation
+    static constexpr uint32_t kNoField = UINT32_MAX;
+    uint32_t time_field = kNoField;  // the window's time column, when it is a bare field
+    CompiledExpr where;
+    CompiledExpr time;
+    std::vector<CompiledExpr> keys;
+    std::vector<uint32_t> key_fields;  // when keys_all_fields
+    std::vector<FieldArg> field_args;  // aggregate arguments that are bare fields: copied
+    std::vector<ExprArg> expr_args;    // the others: evaluated
+    std::vector<uint8_t> key_bytes;    // grows only when a longer key appears
+    std::vector<Value> arg_values;     // one per Plan::aggs (COUNT(*) slots stay NULL)
 };
 
 Prepare::Prepare(const Plan& plan) : impl_(std::make_unique<Impl>(plan)) {}
@@ -28,8 +101,8 @@ namespace {
 constexpr double kTwo63 = 9223372036854775808.0;
 
 // Event time in ms: an Int, or a Double without fraction (JSON writers emit 1.7e12).
-bool event_time(const Value& v, int64_t& out) noexcept {
-    if (v.type == Type::Int) {
+inline bool event_time(const Value& v, int64_t& out) noexcept {
+    if (v.type == Type::Int) [[likely]] {
         out = v.i;
         return true;
     }
@@ -45,48 +118,49 @@ bool event_time(const Value& v, int64_t& out) noexcept {
 Prepare::Outcome Prepare::run(const Value* fields, int64_t arrival_ms, PreparedRecord& out,
                               ShardCounters& counters) noexcept {
     Impl& im = *impl_;
-    const Plan& plan = im.plan;
-    im.scratch.reset();
+    const ExprPool& pool = im.plan.exprs;
+    if (im.reset_scratch) im.scratch.reset();
     EvalContext ctx;
     ctx.fields = fields;
     ctx.arrival_ms = arrival_ms;
     ctx.scratch = &im.scratch;
     ctx.type_mismatch = &counters.type_mismatch;
 
-    if (plan.where != kNoExpr && !eval_predicate(plan.exprs, plan.where, ctx)) return Outcome::Filtered;
+    if (im.has_where && !im.where.holds(pool, ctx)) return Outcome::Filtered;
 
     // The time first: a record without a usable time is dropped before its
     // key and arguments could count mismatches of their own.
     out.ts = arrival_ms;  // non-windowed queries age groups (state.ttl) by arrival
-    if (plan.window.kind != WindowKind::None) {
+    if (im.windowed) {
         // A NULL or missing time cannot place the record in a window: counted as well.
-        if (!event_time(detail::eval_inline(plan.exprs, plan.window.time, ctx), out.ts)) {
+        Value tmp;
+        const Value& t = im.time_field != Impl::kNoField ? fields[im.time_field] : im.time.value(tmp, pool, ctx);
+        if (!event_time(t, out.ts)) [[unlikely]] {
             ++counters.type_mismatch;
             return Outcome::Filtered;
         }
     }
 
-    const auto nkeys = static_cast<uint32_t>(im.keys.size());
-    for (uint32_t k = 0; k < nkeys; ++k) {
-        detail::store_value(im.keys[k], detail::eval_inline(plan.exprs, plan.group_keys[k], ctx));
+    // Key values are encoded as they come: a key expression's string result
+    // stays in scratch until the next record, long after its bytes are copied.
+    uint32_t len = 0;
+    uint8_t* base = im.key_bytes.data();
+    std::size_t cap = im.key_bytes.size();
+    if (im.keys_all_fields) [[likely]] {
+        for (const uint32_t f : im.key_fields) im.encode(fields[f], len, base, cap);
+    } else {
+        Value tmp;
+        for (const CompiledExpr& k : im.keys) im.encode(k.value(tmp, pool, ctx), len, base, cap);
     }
-    auto cap = static_cast<uint32_t>(im.key_bytes.size());
-    uint32_t len = encode_key(im.keys.data(), nkeys, im.key_bytes.data(), cap);
-    if (len > cap) {
-        im.key_bytes.resize(len < 2 * cap ? 2 * cap : len);
-        len = encode_key(im.keys.data(), nkeys, im.key_bytes.data(), static_cast<uint32_t>(im.key_bytes.size()));
-    }
-    out.key = im.key_bytes.data();
+    out.key = base;
     out.key_len = len;
-    out.hash = hash64(im.key_bytes.data(), len);
+    out.hash = detail::hash_key(base, len);
 
-    const auto nargs = static_cast<uint32_t>(im.args.size());
-    for (uint32_t a = 0; a < nargs; ++a) {
-        const ExprId e = plan.aggs[a].arg;
-        detail::store_value(im.args[a], e == kNoExpr ? Value::null() : detail::eval_inline(plan.exprs, e, ctx));
-    }
-    out.args = im.args.data();
-    out.nargs = nargs;
+    Value* values = im.arg_values.data();
+    for (const Impl::FieldArg& a : im.field_args) std::memcpy(values + a.slot, fields + a.field, sizeof(Value));
+    for (const Impl::ExprArg& a : im.expr_args) a.expr.eval_into(values[a.slot], pool, ctx);
+    out.args = values;
+    out.nargs = static_cast<uint32_t>(im.arg_values.size());
     return Outcome::Ready;
 }
 

@@ -13,9 +13,12 @@
 #include <string>
 
 #include "accumulators.h"
+#include "compiled_expr.h"
 #include "group_table.h"
+#include "key_inline.h"
 #include "partial_codec.h"
 #include "partial_merge.h"
+#include "row_format.h"
 #include "sluice/base.h"
 #include "sluice/exec.h"
 #include "window_assign.h"
@@ -81,6 +84,33 @@ struct alignas(kCacheLine) QueryState::Impl {
         aggs_.resize(plan.aggs.size());
         cols_.resize(plan.columns.size());
         if (mode_ == Mode::Global && shard_ == 0) merge_ = std::make_unique<PartialMerge>(shards_);
+        // Output expressions compiled once; the row context's arrays never move.
+        const ExprPool& pool = plan.exprs;
+        has_having_ = plan.having != kNoExpr;
+        having_ = detail::CompiledExpr(pool, plan.having);
+        bool uses_scratch = detail::may_use_scratch(pool, plan.having);
+        // A column that is a key, an aggregate or a constant is written from
+        // where it is; the others are evaluated into cols_ per row.
+        for (uint32_t i = 0; i < plan.columns.size(); ++i) {
+            const ExprId e = plan.columns[i].expr;
+            const ExprNode& n = pool.nodes[e];
+            uses_scratch |= detail::may_use_scratch(pool, e);
+            if (n.op == ExprOp::KeyRef && n.index < keys_.size()) {
+                col_refs_.push_back(&keys_[n.index]);
+            } else if (n.op == ExprOp::AggRef && n.index < aggs_.size()) {
+                col_refs_.push_back(&aggs_[n.index]);
+            } else if (n.op == ExprOp::Const) {
+                col_refs_.push_back(&pool.consts[n.index]);
+            } else {
+                col_refs_.push_back(&cols_[i]);
+                computed_.push_back(Computed{i, detail::CompiledExpr(pool, e)});
+            }
+        }
+        reset_scratch_ = uses_scratch;
+        row_ctx_.keys = keys_.data();
+        row_ctx_.aggs = aggs_.data();
+        row_ctx_.scratch = &scratch_;
+        row_ctx_.type_mismatch = &counters_.type_mismatch;
     }
 
     // ------------------------------------------------------------ records
@@ -107,9 +137,10 @@ struct alignas(kCacheLine) QueryState::Impl {
         }
     }
 
-    void apply_grouped(const AggInput& in) noexcept {
+    [[gnu::always_inline]] void apply_grouped(const AggInput& in) noexcept {
         const GroupTable::Hit hit = table_.find_or_insert(in.hash, in.key, in.key_len);
-        if (hit.inserted) layout_.init(hit.block);
+        if (hit.inserted) [[unlikely]]
+            layout_.init(hit.block);
         layout_.update(hit.block, in.args, in.seq, table_.arena(), counters_.type_mismatch);
         if (!final_) emit(table_.key_at(hit.index), table_.key_len_at(hit.index), hit.block, 0, 0);
     }
@@ -121,34 +152,55 @@ struct alignas(kCacheLine) QueryState::Impl {
         layout_.update(hit.block, in.args, in.seq, t.arena(), counters_.type_mismatch);
     }
 
-    void on_windowed_record(const AggInput& in) noexcept {
-        const WindowBounds w = assign_window(in.ts);
-        if (is_late(w, in)) {
-            ++counters_.late_dropped;
-            return;
+    [[gnu::always_inline]] void on_windowed_record(const AggInput& in) noexcept {
+        // Records come in runs of one window: the last window found is kept
+        // and tried first (no division, no search of the open windows).
+        OpenWindow* ow = cur_;
+        if (ow == nullptr || in.ts < ow->start || in.ts >= ow->end) [[unlikely]] {
+            const WindowBounds w = assign_window(in.ts);
+            if (is_late(w.end, in)) {
+                ++counters_.late_dropped;
+                return;
+            }
+            ++counters_.records_processed;
+            if (limit_reached()) return;
+            ow = &windows_.find_or_open(w.start, w.end);
+            // Saturated bounds (times near the int64 ends) are not a plain
+            // [start, end) range of the time line: never reused.
+            cur_ = w.start != INT64_MIN && w.end != INT64_MAX ? ow : nullptr;
+            cur_late_at_ = saturating_add(w.end, lateness_);
+        } else {
+            // is_late for the kept window: it has not been closed (closing
+            // drops it), so only the watermarks can make the record late.
+            if (std::min(in.wm_before, sources_.min_except(in.source)) >= cur_late_at_) {
+                ++counters_.late_dropped;
+                return;
+            }
+            ++counters_.records_processed;
+            if (limit_reached()) return;
         }
-        ++counters_.records_processed;
-        if (limit_reached()) return;
-        OpenWindow& ow = windows_.find_or_open(w.start, w.end);
         if (mode_ == Mode::Global) {
-            apply_global(*ow.table, in);
-            ow.dirty = true;
+            apply_global(*ow->table, in);
+            ow->dirty = true;
             return;
         }
-        GroupTable& t = *ow.table;
+        const int64_t ws = ow->start;
+        const int64_t we = ow->end;
+        GroupTable& t = *ow->table;
         const GroupTable::Hit hit = t.find_or_insert(in.hash, in.key, in.key_len);
-        if (hit.inserted) layout_.init(hit.block);
+        if (hit.inserted) [[unlikely]]
+            layout_.init(hit.block);
         layout_.update(hit.block, in.args, in.seq, t.arena(), counters_.type_mismatch);
-        if (!final_) emit(t.key_at(hit.index), t.key_len_at(hit.index), hit.block, w.start, w.end);
+        if (!final_) emit(t.key_at(hit.index), t.key_len_at(hit.index), hit.block, ws, we);
     }
 
     WindowBounds assign_window(int64_t ts) const noexcept { return tumbling_window(ts, plan_.window.size_ms); }
 
     // Late: the window has closed for this record (its own source's watermark
     // before it, the other sources' latest), or this state closed it already.
-    bool is_late(const WindowBounds& w, const AggInput& in) const noexcept {
+    bool is_late(int64_t end, const AggInput& in) const noexcept {
         const int64_t wm = std::min(in.wm_before, sources_.min_except(in.source));
-        return window_closed_for(w.end, lateness_, wm) || w.end <= closed_wm_;
+        return window_closed_for(end, lateness_, wm) || end <= closed_wm_;
     }
 
     // ------------------------------------------------------------ watermarks
@@ -167,6 +219,7 @@ struct alignas(kCacheLine) QueryState::Impl {
     void close_until(int64_t w) noexcept {
         if (w <= closed_wm_) return;
         closed_wm_ = w;
+        cur_ = nullptr;  // closing moves the open windows
         while (!windows_.empty() && windows_.front().end <= w) {
             OpenWindow& f = windows_.front();
             if (mode_ == Mode::Global) {
@@ -210,22 +263,18 @@ struct alignas(kCacheLine) QueryState::Impl {
     // One output row for a group, if HAVING holds and LIMIT allows.
     void emit(const uint8_t* key, uint32_t key_len, const uint8_t* block, int64_t ws, int64_t we) noexcept {
         if (limit_reached()) return;
-        if (!keys_.empty()) decode_key(key, key_len, keys_.data(), static_cast<uint32_t>(keys_.size()));
+        if (!keys_.empty()) detail::decode_key_values(key, key_len, keys_.data(), static_cast<uint32_t>(keys_.size()));
         layout_.finalize(block, aggs_.data());
-        EvalContext ctx;
-        ctx.keys = keys_.data();
-        ctx.aggs = aggs_.data();
-        ctx.window_start = ws;
-        ctx.window_end = we;
-        ctx.scratch = &scratch_;
-        ctx.type_mismatch = &counters_.type_mismatch;
-        if (plan_.having == kNoExpr || eval_predicate(plan_.exprs, plan_.having, ctx)) {
-            for (std::size_t i = 0; i < cols_.size(); ++i) cols_[i] = eval(plan_.exprs, plan_.columns[i].expr, ctx);
-            writer_.write(out_, cols_.data());
+        row_ctx_.window_start = ws;
+        row_ctx_.window_end = we;
+        const ExprPool& pool = plan_.exprs;
+        if (!has_having_ || having_.holds(pool, row_ctx_)) {
+            for (const Computed& c : computed_) c.expr.eval_into(cols_[c.column], pool, row_ctx_);
+            writer_.write(out_, col_refs_.data());
             ++rows_;
             ++counters_.rows_out;
         }
-        scratch_.reset();
+        if (reset_scratch_) scratch_.reset();
     }
 
     void emit_table(GroupTable& t, int64_t ws, int64_t we) noexcept {
@@ -340,7 +389,7 @@ struct alignas(kCacheLine) QueryState::Impl {
     const int64_t lateness_;
     const uint64_t limit_;
     AggLayout layout_;
-    RowWriter writer_;
+    detail::RowFormat writer_;
     SourceWatermarks sources_;
     int64_t closed_wm_ = kWatermarkMin;  // watermark up to which windows were closed
     GroupTable table_;                   // Grouped groups; non-windowed Global block
@@ -353,6 +402,18 @@ struct alignas(kCacheLine) QueryState::Impl {
     std::vector<Value> keys_;
     std::vector<Value> aggs_;
     std::vector<Value> cols_;
+    struct Computed {
+        uint32_t column;
+        detail::CompiledExpr expr;
+    };
+    std::vector<const Value*> col_refs_;  // per output column: where its value is
+    std::vector<Computed> computed_;      // columns that are not a key, aggregate or constant
+    detail::CompiledExpr having_;
+    bool has_having_ = false;
+    bool reset_scratch_ = false;  // an output expression may leave strings in scratch_
+    EvalContext row_ctx_;         // keys_, aggs_, scratch_; the window is set per row
+    OpenWindow* cur_ = nullptr;   // the window of the last record (nullptr: none cached)
+    int64_t cur_late_at_ = 0;     // its end + allowed lateness: late from this watermark on
     PartialOutbox outbox_;
     std::unique_ptr<PartialMerge> merge_;  // shard 0 of a Global query
     int64_t merged_wm_ = kWatermarkMin;    // merge shard: windows up to here were released

@@ -1,12 +1,14 @@
 // One JSON object per output row. Column names are escaped once; a row is
 // written straight into the OutBuffer after reserving an upper bound, then
-// committed once.
+// committed once. Short strings that need no escaping, integers and the
+// common doubles (number_text.h) are written without calls.
 #include <cmath>
 #include <cstring>
 #include <string>
 #include <utility>
 
 #include "eval_util.h"
+#include "row_format.h"
 #include "sluice/exec.h"
 
 namespace sluice {
@@ -22,6 +24,23 @@ inline uint64_t has_zero_byte(uint64_t v) noexcept { return (v - kOnes) & ~v & k
 inline bool needs_escape8(uint64_t w) noexcept {
     const uint64_t control = (w - kOnes * 0x20) & ~w & kHighs;
     return ((w & kHighs) | control | has_zero_byte(w ^ (kOnes * '"')) | has_zero_byte(w ^ (kOnes * '\\'))) != 0;
+}
+
+// The same test on 16 bytes given as two words, in vector registers (GCC
+// vector extensions: SSE2 on x86-64, NEON on aarch64). As signed bytes,
+// control chars and non-ASCII are exactly those below 0x20.
+using Bytes16 = int8_t __attribute__((vector_size(16)));
+
+inline bool needs_escape16(uint64_t a, uint64_t b) noexcept {
+    Bytes16 v;
+    std::memcpy(&v, &a, 8);
+    std::memcpy(reinterpret_cast<char*>(&v) + 8, &b, 8);
+    const Bytes16 bad = (v < 0x20) | (v == '"') | (v == '\\');
+    uint64_t lo;
+    uint64_t hi;
+    std::memcpy(&lo, &bad, 8);
+    std::memcpy(&hi, reinterpret_cast<const char*>(&bad) + 8, 8);
+    return (lo | hi) != 0;
 }
 
 // Length of the well-formed UTF-8 sequence at p (2..4), or 0 with `bad` set to
@@ -93,6 +112,17 @@ inline bool plain_ascii(unsigned char c) noexcept { return c >= 0x20 && c < 0x80
 char* escape_into(char* out, const char* s, std::size_t len) noexcept {
     std::size_t i = 0;
     while (i < len) {
+        while (i + 16 <= len) {
+            uint64_t a;
+            uint64_t b;
+            std::memcpy(&a, s + i, 8);
+            std::memcpy(&b, s + i + 8, 8);
+            if (needs_escape16(a, b)) break;
+            std::memcpy(out, &a, 8);
+            std::memcpy(out + 8, &b, 8);
+            out += 16;
+            i += 16;
+        }
         while (i + 8 <= len) {
             uint64_t w;
             std::memcpy(&w, s + i, 8);
@@ -150,36 +180,82 @@ std::size_t escaped_size(const char* s, std::size_t len) noexcept {
     return size;
 }
 
-// Column prefixes are short: fixed-size overlapping moves instead of a memcpy call.
+// Column prefixes are short: fixed-size overlapping moves instead of a memcpy
+// call, never reading or writing past [s, s + n) or [d, d + n).
 inline void copy_short(char* d, const char* s, std::size_t n) noexcept {
-    if (n >= 8 && n <= 16) {
-        std::memcpy(d, s, 8);
-        std::memcpy(d + n - 8, s + n - 8, 8);
-    } else if (n > 16 && n <= 32) {
+    if (n > 16 && n <= 32) {
         std::memcpy(d, s, 16);
         std::memcpy(d + n - 16, s + n - 16, 16);
+    } else if (n >= 8 && n <= 16) {
+        std::memcpy(d, s, 8);
+        std::memcpy(d + n - 8, s + n - 8, 8);
     } else if (n >= 4 && n < 8) {
         std::memcpy(d, s, 4);
         std::memcpy(d + n - 4, s + n - 4, 4);
-    } else {
+    } else if (n >= 2 && n < 4) {
+        std::memcpy(d, s, 2);
+        std::memcpy(d + n - 2, s + n - 2, 2);
+    } else if (n == 1) {
+        *d = *s;
+    } else if (n != 0) {
         std::memcpy(d, s, n);
     }
 }
 
-constexpr std::size_t kLongString = 4096;
-
-inline std::size_t value_bound(const Value& v) noexcept {
-    switch (v.type) {
-        case Type::Null: return 4;
-        case Type::Bool: return 5;
-        case Type::Int: return detail::kIntTextMax;
-        case Type::Double: return detail::kDoubleTextMax;
-        case Type::String: return 2 + (v.len < kLongString ? std::size_t{6} * v.len : escaped_size(v.s, v.len));
-    }
-    return 4;
+inline uint64_t load8(const char* p) noexcept {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
 }
 
-inline char* write_value(char* p, const Value& v) noexcept {
+inline uint32_t load4(const char* p) noexcept {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+// A string of at most 16 bytes that needs no escaping is checked and copied
+// with two overlapping loads (no read past it); false leaves it to escape_into.
+inline bool copy_plain_short(char* out, const char* s, uint32_t len) noexcept {
+    if (len >= 8) {
+        const uint64_t a = load8(s);
+        const uint64_t b = load8(s + len - 8);
+        if (needs_escape16(a, b)) return false;
+        std::memcpy(out, &a, 8);
+        std::memcpy(out + len - 8, &b, 8);
+        return true;
+    }
+    if (len >= 4) {
+        const uint32_t a = load4(s);
+        const uint32_t b = load4(s + len - 4);
+        if (needs_escape8(a | (uint64_t{b} << 32))) return false;
+        std::memcpy(out, &a, 4);
+        std::memcpy(out + len - 4, &b, 4);
+        return true;
+    }
+    if (len == 0) return true;
+    // 1..3 bytes: first, middle and last cover them; the rest of the word is spaces.
+    const auto c0 = static_cast<unsigned char>(s[0]);
+    const auto c1 = static_cast<unsigned char>(s[len >> 1]);
+    const auto c2 = static_cast<unsigned char>(s[len - 1]);
+    const uint64_t w = 0x2020202020000000ULL | c0 | (uint64_t{c1} << 8) | (uint64_t{c2} << 16);
+    if (needs_escape8(w)) return false;
+    out[0] = static_cast<char>(c0);
+    out[len >> 1] = static_cast<char>(c1);
+    out[len - 1] = static_cast<char>(c2);
+    return true;
+}
+
+constexpr std::size_t kLongString = 4096;
+// Room for any non-string value: "false", 20 integer digits, a double's text.
+constexpr std::size_t kScalarBound = detail::kDoubleTextMax;
+
+inline std::size_t value_bound(const Value& v) noexcept {
+    if (v.type != Type::String) return kScalarBound;
+    return 2 + (v.len < kLongString ? std::size_t{6} * v.len : escaped_size(v.s, v.len));
+}
+
+[[gnu::always_inline]] inline char* write_value(char* p, const Value& v) noexcept {
     switch (v.type) {
         case Type::Null: break;
         case Type::Bool:
@@ -195,7 +271,10 @@ inline char* write_value(char* p, const Value& v) noexcept {
             return p + detail::format_finite_double(p, v.d);
         case Type::String:
             *p++ = '"';
-            p = escape_into(p, v.s, v.len);
+            if (v.len <= 16 && copy_plain_short(p, v.s, v.len)) [[likely]]
+                p += v.len;
+            else
+                p = escape_into(p, v.s, v.len);
             *p++ = '"';
             return p;
     }
@@ -213,32 +292,101 @@ std::string json_string(const std::string& s) {
     return out;
 }
 
-}  // namespace
-
-RowWriter::RowWriter(const std::vector<OutputColumn>& columns) {
-    prefixes_.reserve(columns.size() + 1);
+// Column prefixes: "{\"a\":" then ",\"b\":" ..., and the closing text.
+std::vector<std::string> column_prefixes(const std::vector<OutputColumn>& columns) {
+    std::vector<std::string> prefixes;
+    prefixes.reserve(columns.size() + 1);
     for (std::size_t i = 0; i < columns.size(); ++i) {
         std::string prefix(1, i == 0 ? '{' : ',');
         prefix += json_string(columns[i].name);
         prefix += ':';
-        prefixes_.push_back(std::move(prefix));
+        prefixes.push_back(std::move(prefix));
     }
-    prefixes_.push_back(columns.empty() ? "{}\n" : "}\n");  // the closing text
+    prefixes.push_back(columns.empty() ? "{}\n" : "}\n");
+    return prefixes;
 }
 
+}  // namespace
+
+RowWriter::RowWriter(const std::vector<OutputColumn>& columns) : prefixes_(column_prefixes(columns)) {}
+
 void RowWriter::write(OutBuffer& out, const Value* values) const {
+    const std::string* pre = prefixes_.data();
     const std::size_t n = prefixes_.size() - 1;
-    std::size_t bound = prefixes_[n].size();
-    for (std::size_t i = 0; i < n; ++i) bound += prefixes_[i].size() + value_bound(values[i]);
+    std::size_t bound = pre[n].size();
+    for (std::size_t i = 0; i < n; ++i) bound += pre[i].size() + value_bound(values[i]);
     char* const start = out.reserve(bound);
     char* p = start;
     for (std::size_t i = 0; i < n; ++i) {
-        copy_short(p, prefixes_[i].data(), prefixes_[i].size());
-        p = write_value(p + prefixes_[i].size(), values[i]);
+        const std::size_t len = pre[i].size();
+        copy_short(p, pre[i].data(), len);
+        p = write_value(p + len, values[i]);
     }
-    copy_short(p, prefixes_[n].data(), prefixes_[n].size());
-    p += prefixes_[n].size();
+    copy_short(p, pre[n].data(), pre[n].size());
+    p += pre[n].size();
     out.commit(static_cast<std::size_t>(p - start));
 }
+
+// ---------------------------------------------------------------- RowFormat
+
+namespace detail {
+
+RowFormat::RowFormat(const std::vector<OutputColumn>& columns) {
+    const std::vector<std::string> texts = column_prefixes(columns);
+    for (const std::string& t : texts) {
+        const auto at = static_cast<uint32_t>(text_.size());
+        prefixes_.push_back(Prefix{at, static_cast<uint32_t>(t.size())});
+        short_prefixes_ &= t.size() <= kSlot;
+        text_.insert(text_.end(), t.begin(), t.end());
+        text_.resize(at + (t.size() + kSlot - 1) / kSlot * kSlot + (t.empty() ? kSlot : 0), '\0');
+        fixed_bound_ += t.size();
+    }
+    // A scalar per column; the last slot copy may run kSlot bytes past the text.
+    fixed_bound_ += (texts.size() - 1) * kScalarBound + kSlot;
+}
+
+template <class At>
+void RowFormat::write_row(OutBuffer& out, At at) const noexcept {
+    const Prefix* pre = prefixes_.data();
+    const std::size_t n = prefixes_.size() - 1;
+    // Scalars are in the fixed bound; strings add their own worst case. Every
+    // write below stays within kSlot (prefixes) or kScalarBound (numbers)
+    // bytes past the text written so far, which the bound leaves room for.
+    std::size_t bound = fixed_bound_;
+    for (std::size_t i = 0; i < n; ++i)
+        if (at(i).type == Type::String) bound += value_bound(at(i));
+    char* const start = out.reserve(bound);
+    char* p = start;
+    const char* text = text_.data();
+    if (short_prefixes_) [[likely]] {
+        for (std::size_t i = 0; i < n; ++i) {
+            std::memcpy(p, text + pre[i].offset, kSlot);
+            p = write_value(p + pre[i].len, at(i));
+        }
+        std::memcpy(p, text + pre[n].offset, kSlot);
+    } else {
+        for (std::size_t i = 0; i < n; ++i) {
+            std::memcpy(p, text + pre[i].offset, pre[i].len);
+            p = write_value(p + pre[i].len, at(i));
+        }
+        std::memcpy(p, text + pre[n].offset, pre[n].len);
+    }
+    p += pre[n].len;
+    out.commit(static_cast<std::size_t>(p - start));
+}
+
+void RowFormat::write(OutBuffer& out, const Value* values) const noexcept {
+    write_row(out, [values](std::size_t i) -> const Value& { return values[i]; });
+}
+
+void RowFormat::write(OutBuffer& out, const Value* const* values) const noexcept {
+    write_row(out, [values](std::size_t i) -> const Value& { return *values[i]; });
+}
+
+void RowFormat::write(OutBuffer& out, const Value* fields, const uint32_t* index) const noexcept {
+    write_row(out, [fields, index](std::size_t i) -> const Value& { return fields[index[i]]; });
+}
+
+}  // namespace detail
 
 }  // namespace sluice

@@ -7,7 +7,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <memory>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -387,6 +389,61 @@ TEST(AggLayoutTest, BlockHoldsEveryAggregate) {
     EXPECT_EQ(mismatch, 0u);
 }
 
+// The layout's inline update (per-kind runs, in-place fast paths) against
+// agg_update on each state alone, over inputs that take every path: NULLs,
+// strings and bools (mismatches), NaN, -0.0, and integer sums that overflow.
+TEST(AggLayoutTest, InlineUpdateMatchesAggUpdate) {
+    std::vector<AggSpec> specs;
+    for (AggKind k : kAllKinds) specs.push_back(AggSpec{k, kNoExpr, "x"});
+    // A second copy of the common kinds, so the runs hold more than one aggregate.
+    for (AggKind k : {AggKind::Sum, AggKind::Avg, AggKind::Min, AggKind::Max, AggKind::CountStar, AggKind::Count})
+        specs.push_back(AggSpec{k, kNoExpr, "y"});
+    const AggLayout layout(specs);
+    const std::vector<Value> pool = {I(1),          I(-7),        I(INT64_MAX - 3), I(INT64_MIN + 5), I(1000000),
+                                     D(2.5),        D(-0.0),      D(std::nan("")),  D(1e300),         D(-12.75),
+                                     N(),           S("abc"),     S("a much longer string value"), B(true), I(0)};
+    std::mt19937_64 rng(99);
+    for (int trial = 0; trial < 40; ++trial) {
+        Arena arena_fast;
+        Arena arena_ref;
+        std::vector<uint64_t> fast_mem(layout.block_size() / 8 + 1);
+        std::vector<uint64_t> ref_mem(layout.block_size() / 8 + 1);
+        auto* fast = reinterpret_cast<uint8_t*>(fast_mem.data());
+        auto* ref = reinterpret_cast<uint8_t*>(ref_mem.data());
+        layout.init(fast);
+        for (uint32_t i = 0; i < layout.count(); ++i) agg_init(layout.kind(i), ref + layout.offset(i));
+        uint64_t mm_fast = 0;
+        uint64_t mm_ref = 0;
+        // Some trials stay numeric (the fast paths only), others mix everything.
+        const std::size_t choices = trial % 2 == 0 ? 10 : pool.size();
+        for (uint64_t seq = 0; seq < 300; ++seq) {
+            std::vector<Value> args(specs.size());
+            for (uint32_t i = 0; i < specs.size(); ++i)
+                args[i] = specs[i].kind == AggKind::CountStar ? N() : pool[rng() % choices];
+            layout.update(fast, args.data(), seq, arena_fast, mm_fast);
+            for (uint32_t i = 0; i < layout.count(); ++i)
+                agg_update(layout.kind(i), ref + layout.offset(i), args[i], seq, arena_ref, mm_ref);
+            ASSERT_EQ(mm_fast, mm_ref);
+            std::vector<Value> got(specs.size());
+            layout.finalize(fast, got.data());
+            for (uint32_t i = 0; i < layout.count(); ++i) {
+                const Value want = agg_finalize(layout.kind(i), ref + layout.offset(i));
+                ASSERT_EQ(got[i].type, want.type) << "aggregate " << i << " after " << seq;
+                if (want.type == Type::Double) {
+                    ASSERT_TRUE(got[i].d == want.d || (std::isnan(got[i].d) && std::isnan(want.d))) << i;
+                } else {
+                    ASSERT_TRUE(same_value(got[i], want)) << "aggregate " << i << " after " << seq;
+                }
+                std::vector<uint8_t> a;
+                std::vector<uint8_t> b;
+                agg_serialize(layout.kind(i), fast + layout.offset(i), a);
+                agg_serialize(layout.kind(i), ref + layout.offset(i), b);
+                ASSERT_EQ(a, b) << "aggregate " << i << " after " << seq;
+            }
+        }
+    }
+}
+
 TEST(AggLayoutTest, RejectsApproxCountDistinctForNow) {
     std::vector<AggSpec> specs{AggSpec{AggKind::ApproxCountDistinct, kNoExpr, "APPROX_COUNT_DISTINCT(x)"}};
     EXPECT_THROW(AggLayout{specs}, std::invalid_argument);
@@ -468,6 +525,33 @@ TEST(GroupTableTest, ForcedCollisionsStayDistinct) {
     const uint64_t key = 1000005;
     EXPECT_EQ(t.find(42, reinterpret_cast<const uint8_t*>(&key), 8), -1);
     EXPECT_EQ(t.find(42 | uint64_t{6} << 40, reinterpret_cast<const uint8_t*>(&key), 8), 2005);
+}
+
+TEST(GroupTableTest, KeysOfEveryLengthWithOneHash) {
+    // Lengths 0..48 (the inline comparison's cases and memcmp's), keys that
+    // are prefixes of one another or differ in one byte, all with one hash.
+    GroupTable t(8);
+    std::vector<std::vector<uint8_t>> keys;
+    for (uint32_t len = 0; len <= 48; ++len) {
+        std::vector<uint8_t> k(len);
+        for (uint32_t i = 0; i < len; ++i) k[i] = static_cast<uint8_t>('a' + i);
+        keys.push_back(k);
+        for (uint32_t i = 0; i < len; i += 5) {
+            std::vector<uint8_t> other = k;
+            other[i] ^= 0x20;
+            keys.push_back(other);
+        }
+    }
+    for (int round = 0; round < 2; ++round) {
+        for (std::size_t n = 0; n < keys.size(); ++n) {
+            const auto len = static_cast<uint32_t>(keys[n].size());
+            const GroupTable::Hit h = t.find_or_insert(7, keys[n].data(), len);
+            ASSERT_EQ(h.inserted, round == 0) << n;
+            ASSERT_EQ(h.index, static_cast<uint32_t>(n));
+            ASSERT_EQ(t.find(7, keys[n].data(), len), static_cast<int64_t>(n));
+        }
+    }
+    EXPECT_EQ(t.size(), keys.size());
 }
 
 TEST(GroupTableTest, ClearKeepsCapacityAndMemory) {
@@ -823,6 +907,45 @@ TEST(QueryStateWindowed, LateRecordsAreDroppedAndCounted) {
     feed(s.state, {{S("x")}, {N(), I(1)}, 99999, 0});
     EXPECT_EQ(s.counters.late_dropped, 3u);
     EXPECT_TRUE(s.take().empty());
+}
+
+// Records that jump between open windows (and back), with no watermark in
+// between: each lands in its own window, as if the window were computed anew
+// for every record (QueryState keeps the last window and tries it first).
+TEST(QueryStateWindowed, RecordsAlternatingBetweenOpenWindows) {
+    const Plan plan = windowed_plan(1000, EmitMode::Changes);
+    Shard s(plan, 0, 1, 1);
+    std::mt19937_64 rng(17);
+    std::map<std::pair<std::string, int64_t>, int64_t> counts;  // (key, window start) -> rows so far
+    const char* keys[] = {"A", "B", "C"};
+    for (int i = 0; i < 3000; ++i) {
+        const int64_t ts = static_cast<int64_t>(rng() % 6000) - 2500;  // negative times too
+        const char* k = keys[rng() % 3];
+        feed(s.state, {{S(k)}, {N(), I(1)}, ts, kWatermarkMin});
+        const int64_t ws = (ts >= 0 ? ts / 1000 : (ts - 999) / 1000) * 1000;
+        const int64_t n = ++counts[{k, ws}];
+        const std::vector<std::string> rows = s.take();
+        ASSERT_EQ(rows.size(), 1u);
+        ASSERT_EQ(rows[0], "{\"k\":\"" + std::string(k) + "\",\"ws\":" + std::to_string(ws) +
+                               ",\"we\":" + std::to_string(ws + 1000) + ",\"n\":" + std::to_string(n) +
+                               ",\"s\":" + std::to_string(n) + "}")
+            << "ts " << ts;
+    }
+    // Closing the early windows, then more records: late ones are dropped, the rest still land right.
+    s.state.on_watermark(0, 500);
+    EXPECT_EQ(s.take().size(), 0u);  // EMIT CHANGES: nothing more at close
+    feed(s.state, {{S("A")}, {N(), I(1)}, -1, 500});
+    EXPECT_EQ(s.counters.late_dropped, 1u);
+    feed(s.state, {{S("A")}, {N(), I(1)}, 700, 500});
+    feed(s.state, {{S("A")}, {N(), I(1)}, -1200, 500});
+    feed(s.state, {{S("A")}, {N(), I(1)}, 1700, 500});
+    EXPECT_EQ(s.counters.late_dropped, 2u);
+    const std::vector<std::string> rows = s.take();
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0], "{\"k\":\"A\",\"ws\":0,\"we\":1000,\"n\":" + std::to_string(counts[{"A", 0}] + 1) + ",\"s\":" +
+                           std::to_string(counts[{"A", 0}] + 1) + "}");
+    EXPECT_EQ(rows[1], "{\"k\":\"A\",\"ws\":1000,\"we\":2000,\"n\":" + std::to_string(counts[{"A", 1000}] + 1) +
+                           ",\"s\":" + std::to_string(counts[{"A", 1000}] + 1) + "}");
 }
 
 TEST(QueryStateWindowed, OutOfOrdernessKeepsWindowOpen) {

@@ -4,17 +4,25 @@
 // SQL front end.
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <initializer_list>
 #include <limits>
 #include <memory>
 #include <new>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "../../../src/exec/compiled_expr.h"
+#include "../../../src/exec/key_inline.h"
+#include "../../../src/exec/number_text.h"
+#include "../../../src/exec/row_format.h"
 #include "sluice/arena.h"
 #include "sluice/base.h"
 #include "sluice/exec.h"
@@ -1309,6 +1317,329 @@ TEST(Projector, SteadyStateAllocatesNothing) {
     auto probe = std::make_unique<std::string>(100, 'x');
     EXPECT_GT(g_allocations, before);
     EXPECT_EQ(counters.rows_out, 2001u);
+}
+
+
+// ---------------------------------------------------------------- fast paths: number text
+
+// The text of a double as format_finite_double gave it before its fast
+// paths: whole numbers below 1e16 in full, everything else std::to_chars.
+std::string reference_double_text(double d) {
+    char buf[64];
+    if (std::trunc(d) == d && std::fabs(d) < 1e16 && !(d == 0 && std::signbit(d))) {
+        const auto r = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(d));
+        return std::string(buf, r.ptr) + ".0";
+    }
+    const auto r = std::to_chars(buf, buf + sizeof buf, d);
+    std::string s(buf, r.ptr);
+    if (s.find_first_of(".en") == std::string::npos) s += ".0";
+    return s;
+}
+
+std::string double_text(double d) {
+    char buf[detail::kDoubleTextMax];
+    return std::string(buf, detail::format_finite_double(buf, d));
+}
+
+void expect_double_text(double d) {
+    const std::string got = double_text(d);
+    ASSERT_EQ(got, reference_double_text(d)) << "bits " << std::hex << std::bit_cast<uint64_t>(d);
+    double back = 0;
+    const auto r = std::from_chars(got.data(), got.data() + got.size(), back);
+    ASSERT_EQ(r.ec, std::errc()) << got;
+    ASSERT_EQ(std::bit_cast<uint64_t>(back), std::bit_cast<uint64_t>(d)) << got;  // round trip, sign of zero too
+}
+
+TEST(NumberText, DoublesAreExactlyToCharsText) {
+    const double edges[] = {0.0,
+                            -0.0,
+                            1.0,
+                            -1.0,
+                            0.1,
+                            0.2,
+                            0.3,
+                            1.0 / 3,
+                            2.0 / 3,
+                            33.33,
+                            123456.5,
+                            -59.3,
+                            98.7,
+                            12.345678901234567,
+                            0.001,
+                            0.0015,
+                            0.005,
+                            0.00999,
+                            0.0099999999999999985,
+                            0.01,
+                            0.00099999999999999991,
+                            0.0005,
+                            1e-4,
+                            1.5e-7,
+                            9.999999999999999e14,
+                            999999999999999.9,
+                            1e15 - 0.5,
+                            1e15,
+                            1e15 + 0.5,
+                            4503599627370495.5,
+                            9007199254740991.0,
+                            9007199254740993.0,
+                            1e16 - 2,
+                            1e16,
+                            1e16 + 2,
+                            1e21,
+                            1.7976931348623157e308,
+                            4.9406564584124654e-324,
+                            2.2250738585072014e-308,
+                            -2.2250738585072014e-308,
+                            9223372036854775808.0,
+                            -9223372036854775808.0,
+                            0.1 + 0.2,
+                            100.0 / 7,
+                            149.5,
+                            124.25};
+    for (const double d : edges) {
+        expect_double_text(d);
+        expect_double_text(-d);
+    }
+    // Around every power of ten: the decade boundaries of the few-decimals path.
+    for (int p = -6; p <= 17; ++p) {
+        double x = std::pow(10.0, p);
+        for (int k = 0; k < 8; ++k) {
+            expect_double_text(x);
+            expect_double_text(std::nextafter(x, 0.0));
+            x = std::nextafter(x, 1e300);
+        }
+    }
+    // Decimals as data has them: a few digits after the point.
+    for (int64_t m = -300000; m <= 300000; m += 7) {
+        for (const double scale : {1.0, 10.0, 100.0, 1000.0, 10000.0, 1e5, 1e6, 1e8})
+            expect_double_text(static_cast<double>(m) / scale);
+    }
+    std::mt19937_64 rng(20240115);
+    // Random bit patterns (every magnitude), and random values with few significant digits.
+    for (int i = 0; i < 300000; ++i) {
+        const double d = std::bit_cast<double>(rng());
+        if (std::isfinite(d)) expect_double_text(d);
+    }
+    for (int i = 0; i < 300000; ++i) {
+        const auto digits = static_cast<int64_t>(rng() % 100000000);
+        const int scale = static_cast<int>(rng() % 22) - 4;
+        const double d = static_cast<double>(digits) / std::pow(10.0, scale);
+        expect_double_text(i % 2 ? d : -d);
+        expect_double_text(std::nextafter(d, 1e300));
+    }
+    // Averages, as AVG produces them.
+    for (int i = 0; i < 100000; ++i) {
+        const double sum = static_cast<double>(static_cast<int64_t>(rng() % 2000000) - 1000000) / 10;
+        expect_double_text(sum / static_cast<double>(1 + rng() % 1000));
+    }
+}
+
+TEST(NumberText, IntegersAreExactlyToCharsText) {
+    std::vector<int64_t> values = {0, 1, -1, 9, 10, 11, 99, 100, 999, 1000, 9999, 10000, 99999, 100000,
+                                   9999999, 99999999, 100000000, 999999999, INT64_MAX, INT64_MIN, INT64_MIN + 1};
+    for (uint64_t p = 1; p <= 1000000000000000000ULL; p *= 10) {
+        for (const int64_t d : {-1, 0, 1}) {
+            values.push_back(static_cast<int64_t>(p) + d);
+            values.push_back(-static_cast<int64_t>(p) + d);
+        }
+    }
+    std::mt19937_64 rng(7);
+    for (int i = 0; i < 200000; ++i) values.push_back(static_cast<int64_t>(rng() >> (rng() % 64)) * (i % 2 ? 1 : -1));
+    for (const int64_t v : values) {
+        char want[32];
+        char got[32];
+        const auto r = std::to_chars(want, want + sizeof want, v);
+        const std::size_t n = detail::format_int(got, v);
+        ASSERT_EQ(std::string(got, n), std::string(want, r.ptr)) << v;
+    }
+}
+
+// ---------------------------------------------------------------- fast paths: key bytes
+
+TEST(KeyInline, HashIsHash64) {
+    std::mt19937_64 rng(3);
+    std::vector<uint8_t> buf(300);
+    for (int round = 0; round < 20; ++round) {
+        for (auto& b : buf) b = static_cast<uint8_t>(rng());
+        for (std::size_t off = 0; off < 4; ++off) {
+            for (std::size_t len = 0; len + off <= 260; ++len)
+                ASSERT_EQ(detail::hash_key(buf.data() + off, len), hash64(buf.data() + off, len)) << len;
+        }
+    }
+}
+
+TEST(KeyInline, KeyBytesEqualIsMemcmp) {
+    std::mt19937_64 rng(5);
+    for (std::size_t n = 0; n <= 70; ++n) {
+        std::vector<uint8_t> a(n + 1);
+        for (auto& b : a) b = static_cast<uint8_t>(rng());
+        std::vector<uint8_t> b = a;
+        EXPECT_TRUE(detail::key_bytes_equal(a.data(), b.data(), n)) << n;
+        for (std::size_t i = 0; i < n; ++i) {
+            b[i] ^= static_cast<uint8_t>(1u << (i % 8));
+            EXPECT_FALSE(detail::key_bytes_equal(a.data(), b.data(), n)) << n << " at " << i;
+            b[i] = a[i];
+        }
+    }
+}
+
+TEST(KeyInline, CopyBytesWritesExactlyN) {
+    for (std::size_t n = 0; n <= 40; ++n) {
+        std::vector<uint8_t> src(n + 1);
+        for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<uint8_t>(i + 1);
+        std::vector<uint8_t> dst(n + 16, 0xAA);
+        detail::copy_bytes(dst.data() + 8, src.data(), n);
+        for (std::size_t i = 0; i < 8; ++i) EXPECT_EQ(dst[i], 0xAA);
+        for (std::size_t i = 0; i < n; ++i) EXPECT_EQ(dst[8 + i], src[i]);
+        for (std::size_t i = 8 + n; i < dst.size(); ++i) EXPECT_EQ(dst[i], 0xAA) << n;
+    }
+}
+
+// ---------------------------------------------------------------- fast paths: rows
+
+// RowFormat (the emitters' serializer) writes what RowWriter writes.
+void expect_same_rows(const std::vector<OutputColumn>& cols, const std::vector<std::vector<Value>>& rows,
+                      std::size_t capacity) {
+    std::string want;
+    std::string got_values;
+    std::string got_refs;
+    std::string got_fields;
+    {
+        OutBuffer out(capacity, append_sink, &want);
+        RowWriter w(cols);
+        for (const auto& r : rows) w.write(out, r.data());
+        out.flush();
+    }
+    {
+        OutBuffer a(capacity, append_sink, &got_values);
+        OutBuffer b(capacity, append_sink, &got_refs);
+        OutBuffer c(capacity, append_sink, &got_fields);
+        detail::RowFormat f(cols);
+        for (const auto& r : rows) {
+            f.write(a, r.data());
+            std::vector<const Value*> refs;
+            for (const Value& v : r) refs.push_back(&v);
+            f.write(b, refs.data());
+            // Columns in reverse order of a "record".
+            std::vector<Value> record(r.rbegin(), r.rend());
+            std::vector<uint32_t> index;
+            for (std::size_t i = 0; i < r.size(); ++i) index.push_back(static_cast<uint32_t>(r.size() - 1 - i));
+            f.write(c, record.data(), index.data());
+        }
+        a.flush();
+        b.flush();
+        c.flush();
+    }
+    EXPECT_EQ(got_values, want);
+    EXPECT_EQ(got_refs, want);
+    EXPECT_EQ(got_fields, want);
+}
+
+TEST(RowFormat, SameTextAsRowWriter) {
+    std::mt19937_64 rng(11);
+    std::deque<std::string> strings;
+    const char alphabet[] = "abcXYZ09 _-\"\\\n\t\x01\x7f\xc3\xa9\xe2\x82\xac\xff";
+    auto random_value = [&]() -> Value {
+        switch (rng() % 9) {
+            case 0: return Value::null();
+            case 1: return Value::of_bool(rng() % 2 == 0);
+            case 2: return Value::of_int(static_cast<int64_t>(rng() >> (rng() % 64)) * (rng() % 2 ? 1 : -1));
+            case 3: return Value::of_double(static_cast<double>(static_cast<int64_t>(rng() % 100000) - 50000) / 10);
+            case 4: return Value::of_double(std::bit_cast<double>(rng()));  // NaN and infinities too
+            case 5: return Value::of_double(static_cast<double>(rng() % 1000));
+            default: {
+                std::string s;
+                const std::size_t len = rng() % 8 == 0 ? rng() % 5000 : rng() % 40;
+                for (std::size_t i = 0; i < len; ++i)
+                    s += rng() % 4 == 0 ? alphabet[rng() % (sizeof alphabet - 1)] : static_cast<char>('a' + rng() % 26);
+                strings.push_back(std::move(s));
+                return Value::of_string(strings.back());
+            }
+        }
+    };
+    const std::vector<std::vector<OutputColumn>> layouts = {
+        columns({"a", "bb", "trade_count", "avg_price", "x\"y", "z"}),
+        columns({"a_column_name_that_is_longer_than_one_slot", "b"}),  // prefixes past 32 bytes
+        columns({"only"}),
+        columns({}),
+    };
+    for (const auto& cols : layouts) {
+        std::vector<std::vector<Value>> rows;
+        for (int i = 0; i < 3000; ++i) {
+            std::vector<Value> r;
+            for (std::size_t c = 0; c < cols.size(); ++c) r.push_back(random_value());
+            rows.push_back(std::move(r));
+        }
+        expect_same_rows(cols, rows, 1 << 16);
+        expect_same_rows(cols, rows, 16);  // every row larger than the buffer
+    }
+}
+
+// ---------------------------------------------------------------- fast paths: compiled expressions
+
+bool same_value(const Value& a, const Value& b) {
+    if (a.type != b.type) return false;
+    switch (a.type) {
+        case Type::Null: return true;
+        case Type::Bool: return a.b == b.b;
+        case Type::Int: return a.i == b.i;
+        case Type::Double: return std::bit_cast<uint64_t>(a.d) == std::bit_cast<uint64_t>(b.d);
+        case Type::String: return a.str() == b.str();
+    }
+    return false;
+}
+
+TEST(CompiledExpr, SameResultsAndMismatchesAsEval) {
+    Eval e;
+    const std::vector<Value> values = {Value::null(),          Value::of_bool(true),     Value::of_int(0),
+                                       Value::of_int(7),       Value::of_int(-3),        Value::of_int(INT64_MAX),
+                                       Value::of_int(INT64_MIN), Value::of_int(9007199254740993), Value::of_double(2.5),
+                                       Value::of_double(-0.0), Value::of_double(0.0),    Value::of_double(kNaN),
+                                       Value::of_double(kInf), Value::of_double(1e300),  Value::of_string("abc"),
+                                       Value::of_string("abd")};
+    e.fields = values;
+    e.keys = values;
+    e.aggs = values;
+    const ExprOp ops[] = {ExprOp::Add, ExprOp::Sub, ExprOp::Mul, ExprOp::Div, ExprOp::Mod, ExprOp::Eq,
+                          ExprOp::Ne,  ExprOp::Lt,  ExprOp::Le,  ExprOp::Gt,  ExprOp::Ge,  ExprOp::Concat};
+    std::vector<ExprId> leaves;
+    for (uint32_t i = 0; i < values.size(); ++i) {
+        leaves.push_back(e.x.field(i));
+        leaves.push_back(e.x.konst(values[i]));
+        leaves.push_back(e.x.node(ExprOp::KeyRef, {}, 0, i));
+        leaves.push_back(e.x.node(ExprOp::AggRef, {}, 0, i));
+    }
+    std::vector<ExprId> exprs = leaves;
+    for (const ExprOp op : ops)
+        for (const ExprId a : leaves)
+            for (const ExprId b : leaves)
+                if ((a + b) % 3 == 0 || op == ExprOp::Mul || op == ExprOp::Gt) exprs.push_back(e.x.op(op, a, b));
+    exprs.push_back(e.x.fn(Func::Upper, {e.x.field(14)}));  // a tree
+    exprs.push_back(e.x.node(ExprOp::WindowStart));
+    for (const ExprId id : exprs) {
+        const detail::CompiledExpr c(e.x.pool, id);
+        const EvalContext ctx = e.ctx();
+        const uint64_t m0 = e.mismatches;
+        const Value want = eval(e.x.pool, id, ctx);
+        const uint64_t m1 = e.mismatches;
+        const Value got = c.eval(e.x.pool, ctx);
+        ASSERT_TRUE(same_value(got, want)) << "expr " << id;
+        ASSERT_EQ(e.mismatches - m1, m1 - m0) << "expr " << id;
+        Value into;
+        c.eval_into(into, e.x.pool, ctx);
+        ASSERT_TRUE(same_value(into, want)) << "expr " << id;
+        Value tmp;
+        ASSERT_TRUE(same_value(c.value(tmp, e.x.pool, ctx), want)) << "expr " << id;
+        const uint64_t m2 = e.mismatches;
+        const bool want_truth = eval_predicate(e.x.pool, id, ctx);
+        const uint64_t m3 = e.mismatches;
+        ASSERT_EQ(c.holds(e.x.pool, ctx), want_truth) << "expr " << id;
+        ASSERT_EQ(e.mismatches - m3, m3 - m2) << "expr " << id;
+    }
+    const detail::CompiledExpr none;
+    EXPECT_TRUE(none.is_null());
+    EXPECT_TRUE(is_null(none.eval(e.x.pool, e.ctx())));
 }
 
 }  // namespace

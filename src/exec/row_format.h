@@ -1,0 +1,48 @@
+// The row serializer of the exec stage's own emitters (QueryState,
+// Projector): the same JSON text as RowWriter, laid out for the per-row
+// path. Every column prefix sits in its own 32-byte slot of one buffer, so a
+// prefix is one fixed-size copy; the bound of a row is a constant plus the
+// strings' worst case, so only string columns are looked at before writing.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "sluice/exec.h"
+#include "sluice/out_buffer.h"
+#include "sluice/plan.h"
+#include "sluice/value.h"
+
+namespace sluice::detail {
+
+class RowFormat {
+public:
+    explicit RowFormat(const std::vector<OutputColumn>& columns);
+
+    void write(OutBuffer& out, const Value* values) const noexcept;
+    // The same with column i's value at *values[i] (emitters point at their
+    // keys and aggregates instead of copying them into a row).
+    void write(OutBuffer& out, const Value* const* values) const noexcept;
+    // The same with column i's value at fields[index[i]] (a projection of
+    // bare fields, written straight from the decoded record).
+    void write(OutBuffer& out, const Value* fields, const uint32_t* index) const noexcept;
+
+private:
+    template <class At>
+    void write_row(OutBuffer& out, At at) const noexcept;
+
+    static constexpr std::size_t kSlot = 32;
+
+    struct Prefix {
+        uint32_t offset;  // into text_
+        uint32_t len;
+    };
+
+    std::vector<char> text_;        // prefixes, each in a zero-padded slot of >= kSlot bytes
+    std::vector<Prefix> prefixes_;  // one per column, then the closing text
+    std::size_t fixed_bound_ = 0;   // prefixes + scalar bound per column + slot slack
+    bool short_prefixes_ = true;    // every prefix fits one slot
+};
+
+}  // namespace sluice::detail
