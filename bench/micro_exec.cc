@@ -275,19 +275,6 @@ void BM_Hash64(benchmark::State& state) {
 }
 BENCHMARK(BM_Hash64)->Arg(10)->Arg(16)->Arg(17)->Arg(24)->Arg(32)->Arg(40);
 
-// The same function compiled into the caller, as Prepare uses it.
-void BM_HashKeyInline(benchmark::State& state) {
-    const auto len = static_cast<std::size_t>(state.range(0));
-    std::vector<uint8_t> key(len);
-    for (std::size_t i = 0; i < len; ++i) key[i] = static_cast<uint8_t>('a' + i % 26);
-    for (auto _ : state) {
-        benchmark::DoNotOptimize(key.data());
-        benchmark::DoNotOptimize(detail::hash_key(key.data(), len));
-    }
-    state.SetItemsProcessed(state.iterations());
-}
-BENCHMARK(BM_HashKeyInline)->Arg(10)->Arg(16)->Arg(17)->Arg(24)->Arg(32)->Arg(40);
-
 // S3a's key (two short strings) and an integer key.
 void BM_EncodeKey(benchmark::State& state) {
     const bool two_strings = state.range(0) == 0;

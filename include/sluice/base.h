@@ -5,21 +5,12 @@
 #include <cstdint>
 #include <ctime>
 
+#include "sluice/hash.h"
+
 namespace sluice {
 
 // The one cache-line constant of the project (x86-64 and aarch64 servers).
 inline constexpr std::size_t kCacheLine = 64;
-
-// Fixed-seed 64-bit hash (never per-process seeded): routing must agree
-// across runs, shards and machines.
-inline constexpr uint64_t kHashSeed = 0x9e3779b97f4a7c15ULL;
-uint64_t hash64(const void* data, std::size_t len, uint64_t seed = kHashSeed) noexcept;
-
-// Partition from the high 32 bits (multiply-shift range reduction); tables
-// probe with the low bits, so the two never share entropy.
-inline uint32_t partition_of(uint64_t hash, uint32_t partitions) noexcept {
-    return static_cast<uint32_t>(((hash >> 32) * partitions) >> 32);
-}
 
 inline int64_t monotonic_ns() noexcept {
     timespec ts;

@@ -1,7 +1,7 @@
 // Group-key bytes on the hot path: canonical encoding of one value straight
 // into the key buffer, decoding, equality of two keys and the key hash, all
 // inline so that a record's key costs no calls. Formats are those of
-// key_codec.cc (encode_key/decode_key use these helpers) and hash64.
+// key_codec.cc (encode_key/decode_key use these helpers).
 #pragma once
 
 #include <bit>
@@ -15,97 +15,6 @@
 #include "sluice/value.h"
 
 namespace sluice::detail {
-
-// ---------------------------------------------------------------- hash
-
-// hash64 (src/base/hash.cc) compiled into the caller: the same function of
-// (bytes, length, kHashSeed), bit for bit (a unit test compares them), so
-// that keys hashed here and keys hashed with hash64 agree.
-namespace keyhash {
-
-__extension__ using U128 = unsigned __int128;
-
-inline constexpr uint64_t kP0 = 0xa0761d6478bd642fULL;
-inline constexpr uint64_t kP1 = 0xe7037ed1a0b428dbULL;
-inline constexpr uint64_t kP2 = 0x8ebc6af09c88c6e3ULL;
-inline constexpr uint64_t kP3 = 0x589965cc75374cc3ULL;
-
-inline uint64_t fold_mul(uint64_t a, uint64_t b) noexcept {
-    const U128 r = static_cast<U128>(a) * b;
-    return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
-}
-
-inline uint64_t load8(const uint8_t* p) noexcept {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    return v;
-}
-
-inline uint64_t load4(const uint8_t* p) noexcept {
-    uint32_t v;
-    std::memcpy(&v, p, 4);
-    return v;
-}
-
-// The seed's first mix depends only on the seed: a constant.
-inline constexpr uint64_t kSeedMixed = kHashSeed ^ [] {
-    const U128 r = static_cast<U128>(kHashSeed ^ kP0) * kP1;
-    return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
-}();
-
-}  // namespace keyhash
-
-inline uint64_t hash_key(const uint8_t* p, std::size_t len) noexcept {
-    using namespace keyhash;
-    uint64_t seed = kSeedMixed;
-    uint64_t a;
-    uint64_t b;
-    if (len <= 16) [[likely]] {
-        if (len >= 4) {
-            const std::size_t mid = (len >> 3) << 2;
-            a = (load4(p) << 32) | load4(p + mid);
-            b = (load4(p + len - 4) << 32) | load4(p + len - 4 - mid);
-        } else if (len > 0) {
-            a = (static_cast<uint64_t>(p[0]) << 16) | (static_cast<uint64_t>(p[len >> 1]) << 8) | p[len - 1];
-            b = 0;
-        } else {
-            a = 0;
-            b = 0;
-        }
-    } else if (len <= 32) {
-        // One 16-byte round, then the last 16 bytes: the loop below for one pass.
-        seed = fold_mul(load8(p) ^ kP1, load8(p + 8) ^ seed);
-        a = load8(p + len - 16);
-        b = load8(p + len - 8);
-    } else {
-        std::size_t left = len;
-        if (left > 48) [[unlikely]] {
-            uint64_t s1 = seed;
-            uint64_t s2 = seed;
-            do {
-                seed = fold_mul(load8(p) ^ kP1, load8(p + 8) ^ seed);
-                s1 = fold_mul(load8(p + 16) ^ kP2, load8(p + 24) ^ s1);
-                s2 = fold_mul(load8(p + 32) ^ kP3, load8(p + 40) ^ s2);
-                p += 48;
-                left -= 48;
-            } while (left > 48);
-            seed ^= s1 ^ s2;
-        }
-        while (left > 16) {
-            seed = fold_mul(load8(p) ^ kP1, load8(p + 8) ^ seed);
-            p += 16;
-            left -= 16;
-        }
-        a = load8(p + left - 16);
-        b = load8(p + left - 8);
-    }
-    a ^= kP1;
-    b ^= seed;
-    const U128 r = static_cast<U128>(a) * b;
-    a = static_cast<uint64_t>(r);
-    b = static_cast<uint64_t>(r >> 64);
-    return fold_mul(a ^ kP0 ^ len, b ^ kP1);
-}
 
 // ---------------------------------------------------------------- bytes
 
@@ -132,8 +41,8 @@ inline void copy_bytes(uint8_t* d, const void* src, std::size_t n) noexcept {
 
 // Equality of two keys of the same length; up to 32 bytes without a call.
 inline bool key_bytes_equal(const uint8_t* a, const uint8_t* b, std::size_t n) noexcept {
-    using keyhash::load4;
-    using keyhash::load8;
+    using hash_detail::load4;
+    using hash_detail::load8;
     if (n <= 32) {
         if (n >= 16) {
             return ((load8(a) ^ load8(b)) | (load8(a + 8) ^ load8(b + 8)) | (load8(a + n - 16) ^ load8(b + n - 16)) |

@@ -154,7 +154,7 @@ Prepare::Outcome Prepare::run(const Value* fields, int64_t arrival_ms, PreparedR
     }
     out.key = base;
     out.key_len = len;
-    out.hash = detail::hash_key(base, len);
+    out.hash = hash64(base, len);
 
     Value* values = im.arg_values.data();
     for (const Impl::FieldArg& a : im.field_args) std::memcpy(values + a.slot, fields + a.field, sizeof(Value));

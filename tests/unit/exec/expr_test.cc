@@ -1457,18 +1457,6 @@ TEST(NumberText, IntegersAreExactlyToCharsText) {
 
 // ---------------------------------------------------------------- fast paths: key bytes
 
-TEST(KeyInline, HashIsHash64) {
-    std::mt19937_64 rng(3);
-    std::vector<uint8_t> buf(300);
-    for (int round = 0; round < 20; ++round) {
-        for (auto& b : buf) b = static_cast<uint8_t>(rng());
-        for (std::size_t off = 0; off < 4; ++off) {
-            for (std::size_t len = 0; len + off <= 260; ++len)
-                ASSERT_EQ(detail::hash_key(buf.data() + off, len), hash64(buf.data() + off, len)) << len;
-        }
-    }
-}
-
 TEST(KeyInline, KeyBytesEqualIsMemcmp) {
     std::mt19937_64 rng(5);
     for (std::size_t n = 0; n <= 70; ++n) {

@@ -4,12 +4,17 @@
 // depends only on the bytes, the length and the seed, so routing agrees across
 // runs, shards and machines (little-endian hosts; the project targets x86-64
 // and aarch64).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 
-#include "sluice/base.h"
-
 namespace sluice {
-namespace {
+
+inline constexpr uint64_t kHashSeed = 0x9e3779b97f4a7c15ULL;
+
+namespace hash_detail {
 
 __extension__ using U128 = unsigned __int128;
 
@@ -45,9 +50,12 @@ inline uint64_t load_small(const uint8_t* p, std::size_t n) noexcept {
     return (static_cast<uint64_t>(p[0]) << 16) | (static_cast<uint64_t>(p[n >> 1]) << 8) | p[n - 1];
 }
 
-}  // namespace
+}  // namespace hash_detail
 
-uint64_t hash64(const void* data, std::size_t len, uint64_t seed) noexcept {
+// Fixed-seed 64-bit hash (never per-process seeded): routing must agree
+// across runs, shards and machines. Inline: the key hash sits on the hot path.
+inline uint64_t hash64(const void* data, std::size_t len, uint64_t seed = kHashSeed) noexcept {
+    using namespace hash_detail;
     const auto* p = static_cast<const uint8_t*>(data);
     seed ^= fold_mul(seed ^ kP0, kP1);
     uint64_t a;
@@ -65,6 +73,11 @@ uint64_t hash64(const void* data, std::size_t len, uint64_t seed) noexcept {
             a = 0;
             b = 0;
         }
+    } else if (len <= 32) {
+        // One 16-byte round, then the last 16 bytes: the loop below, unrolled.
+        seed = fold_mul(load8(p) ^ kP1, load8(p + 8) ^ seed);
+        a = load8(p + len - 16);
+        b = load8(p + len - 8);
     } else {
         std::size_t left = len;
         if (left > 48) {
@@ -95,6 +108,16 @@ uint64_t hash64(const void* data, std::size_t len, uint64_t seed) noexcept {
     a = static_cast<uint64_t>(r);
     b = static_cast<uint64_t>(r >> 64);
     return fold_mul(a ^ kP0 ^ len, b ^ kP1);
+}
+
+}  // namespace sluice
+
+namespace sluice {
+
+// Partition from the high 32 bits (multiply-shift range reduction); tables
+// probe with the low bits, so the two never share entropy.
+inline uint32_t partition_of(uint64_t hash, uint32_t partitions) noexcept {
+    return static_cast<uint32_t>(((hash >> 32) * partitions) >> 32);
 }
 
 }  // namespace sluice
