@@ -22,39 +22,44 @@ struct OpenWindow {
 class WindowSet {
 public:
     WindowSet(uint32_t block_size, std::size_t arena_chunk_bytes)
-        : block_size_(block_size), arena_chunk_(arena_chunk_bytes) {
-        open_.reserve(16);
-    }
+        : block_size_(block_size), arena_chunk_(arena_chunk_bytes), ring_(16), mask_(15) {}
 
     // The window [start, end), opened with an empty table when absent.
-    // Records mostly hit the newest windows, so the search runs from the back.
+    // Binary search over the ring ordered by (end, start): with several
+    // sources far apart in time, thousands of windows can be open at once.
     OpenWindow& find_or_open(int64_t start, int64_t end) {
-        std::size_t i = open_.size();
-        while (i > 0) {
-            OpenWindow& w = open_[i - 1];
-            if (w.start == start && w.end == end) return w;
-            if (w.end < end || (w.end == end && w.start < start)) break;
-            --i;
+        std::size_t lo = 0;
+        std::size_t hi = size_;
+        while (lo < hi) {
+            const std::size_t mid = (lo + hi) / 2;
+            const OpenWindow& w = at(mid);
+            if (w.end < end || (w.end == end && w.start < start))
+                lo = mid + 1;
+            else
+                hi = mid;
         }
-        return *open_.insert(open_.begin() + static_cast<std::ptrdiff_t>(i), OpenWindow{start, end, take_table(), false});
+        if (lo < size_ && at(lo).start == start && at(lo).end == end) return at(lo);
+        return insert(lo, OpenWindow{start, end, take_table(), false});
     }
 
-    bool empty() const noexcept { return open_.empty(); }
-    std::size_t size() const noexcept { return open_.size(); }
-    OpenWindow& front() noexcept { return open_.front(); }
-    OpenWindow& at(std::size_t i) noexcept { return open_[i]; }
+    bool empty() const noexcept { return size_ == 0; }
+    std::size_t size() const noexcept { return size_; }
+    OpenWindow& front() noexcept { return at(0); }
+    OpenWindow& at(std::size_t i) noexcept { return ring_[(head_ + i) & mask_]; }
+    const OpenWindow& at(std::size_t i) const noexcept { return ring_[(head_ + i) & mask_]; }
 
     // Closes the earliest-ending window; its table returns to the pool.
     void close_front() noexcept {
-        OpenWindow& w = open_.front();
+        OpenWindow& w = front();
         w.table->clear();
         pool_.push_back(w.table);
-        open_.erase(open_.begin());
+        head_ = (head_ + 1) & mask_;
+        --size_;
     }
 
     std::size_t group_count() const noexcept {
         std::size_t n = 0;
-        for (const OpenWindow& w : open_) n += w.table->size();
+        for (std::size_t i = 0; i < size_; ++i) n += at(i).table->size();
         return n;
     }
 
@@ -65,6 +70,28 @@ public:
     }
 
 private:
+    // Inserts at position i, moving whichever side of the ring is shorter.
+    OpenWindow& insert(std::size_t i, const OpenWindow& w) {
+        if (size_ == ring_.size()) grow();
+        if (i < size_ / 2) {
+            head_ = (head_ - 1) & mask_;
+            for (std::size_t k = 0; k < i; ++k) at(k) = at(k + 1);
+        } else {
+            for (std::size_t k = size_; k > i; --k) at(k) = at(k - 1);
+        }
+        ++size_;
+        at(i) = w;
+        return at(i);
+    }
+
+    void grow() {
+        std::vector<OpenWindow> bigger(ring_.size() * 2);
+        for (std::size_t k = 0; k < size_; ++k) bigger[k] = at(k);
+        ring_.swap(bigger);
+        head_ = 0;
+        mask_ = ring_.size() - 1;
+    }
+
     GroupTable* take_table() {
         if (!pool_.empty()) {
             GroupTable* t = pool_.back();
@@ -78,7 +105,10 @@ private:
 
     uint32_t block_size_;
     std::size_t arena_chunk_;
-    std::vector<OpenWindow> open_;
+    std::vector<OpenWindow> ring_;  // circular, power-of-two size, ordered by (end, start) from head_
+    std::size_t head_ = 0;
+    std::size_t size_ = 0;
+    std::size_t mask_;
     std::vector<GroupTable*> pool_;
     std::vector<std::unique_ptr<GroupTable>> tables_;  // owns every table, open or pooled
 };

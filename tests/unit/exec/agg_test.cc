@@ -17,6 +17,7 @@
 #include "../../../src/exec/accumulators.h"
 #include "../../../src/exec/group_table.h"
 #include "../../../src/exec/window_assign.h"
+#include "../../../src/exec/window_set.h"
 #include "sluice/arena.h"
 #include "sluice/base.h"
 #include "sluice/exec.h"
@@ -1516,6 +1517,41 @@ TEST(QueryStateSql, ChangesPerGroupInInputOrder) {
                 Inputs{R"({"customer_id":1,"amount":150.0})", R"({"customer_id":1,"amount":150.0})",
                        R"({"customer_id":2,"amount":100.0})", R"({"customer_id":2,"amount":200.0})"},
                 {R"({"customer_id":1,"total":300.0})", R"({"customer_id":2,"total":300.0})"}, false);
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// Thousands of windows opened in random order (several sources far apart in
+// time) stay ordered by end, are found again, and close earliest first.
+TEST(WindowSetTest, ManyWindowsInAnyOrder) {
+    WindowSet set(16, 1024);
+    std::vector<int64_t> starts;
+    for (int64_t k = 0; k < 3000; ++k) starts.push_back(k * 10);
+    std::mt19937_64 rng(11);
+    std::shuffle(starts.begin(), starts.end(), rng);
+    for (int64_t s : starts) {
+        OpenWindow& w = set.find_or_open(s, s + 10);
+        EXPECT_EQ(w.start, s);
+        w.dirty = true;
+    }
+    ASSERT_EQ(set.size(), starts.size());
+    for (int64_t s : starts) {
+        OpenWindow& again = set.find_or_open(s, s + 10);
+        EXPECT_EQ(again.start, s);
+        EXPECT_TRUE(again.dirty);  // the same window, not a new one
+    }
+    EXPECT_EQ(set.size(), starts.size());
+    int64_t expect = 0;
+    while (!set.empty()) {
+        EXPECT_EQ(set.front().start, expect);
+        set.close_front();
+        expect += 10;
+    }
+    EXPECT_EQ(expect, 30000);
 }
 
 }  // namespace
