@@ -1,5 +1,5 @@
-// NDJSON ingest: framing of a byte stream into lines, and decoding of one line
-// into the plan's field slots with simdjson On-Demand.
+// NDJSON ingest: framing of a byte stream into lines (or blocks of lines), and
+// decoding of each line into the plan's field slots with simdjson On-Demand.
 #pragma once
 
 #include <cstddef>
@@ -19,8 +19,11 @@ inline constexpr std::size_t kDefaultMaxRecordBytes = 1 << 20;
 class NdjsonDecoder {
 public:
     // Builds the field plan (a trie of dotted paths) once. Allocates the parser
-    // for max_record_bytes; construct on the owning shard after pinning.
-    NdjsonDecoder(const std::vector<FieldPath>& fields, std::size_t max_record_bytes);
+    // for the larger of max_record_bytes and max_block_bytes (the longest block
+    // decode_block() will see, e.g. LineReader::max_block_bytes()); construct on
+    // the owning shard after pinning.
+    NdjsonDecoder(const std::vector<FieldPath>& fields, std::size_t max_record_bytes,
+                  std::size_t max_block_bytes = 0);
     ~NdjsonDecoder();
     NdjsonDecoder(const NdjsonDecoder&) = delete;
     NdjsonDecoder& operator=(const NdjsonDecoder&) = delete;
@@ -37,12 +40,56 @@ public:
     // levels are rejected.
     [[nodiscard]] bool decode(const char* p, std::size_t len, Value* out, uint64_t& type_mismatch) noexcept;
 
+    // Decodes a block of lines [p, p+len) (kDecodePadding readable bytes must
+    // follow): for every non-blank line in order, either fills out and calls
+    // on_record(), or calls on_reject() -- exactly what decode() would say for
+    // that line, with lines split and blank lines skipped as LineReader does
+    // (a trailing '\r' is stripped; the last line needs no '\n'). One simdjson
+    // stage 1 serves many lines; any line it cannot vouch for is decoded alone
+    // (ndjson_decoder.cc has the details). String values stay valid until the
+    // callback returns; the callbacks must not use this decoder.
+    template <class OnRecord, class OnReject>
+    void decode_block(const char* p, std::size_t len, Value* out, uint64_t& type_mismatch, OnRecord&& on_record,
+                      OnReject&& on_reject);
+
     std::size_t field_count() const noexcept;
 
+    // How decode_block() got through its lines so far: from a shared stage 1
+    // (streamed), or alone with decode() after an anomaly; and the streams it ran.
+    struct BlockStats {
+        uint64_t streamed = 0;
+        uint64_t alone = 0;
+        uint64_t windows = 0;
+    };
+    const BlockStats& block_stats() const noexcept;
+
 private:
+    enum class Step : uint8_t { Record, Reject, End };
+    void block_begin(const char* p, std::size_t len) noexcept;
+    // Decodes the next non-blank line of the block.
+    Step block_next(Value* out, uint64_t& type_mismatch) noexcept;
+
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+template <class OnRecord, class OnReject>
+void NdjsonDecoder::decode_block(const char* p, std::size_t len, Value* out, uint64_t& type_mismatch,
+                                 OnRecord&& on_record, OnReject&& on_reject) {
+    block_begin(p, len);
+    for (;;) {
+        switch (block_next(out, type_mismatch)) {
+            case Step::Record:
+                on_record();
+                break;
+            case Step::Reject:
+                on_reject();
+                break;
+            case Step::End:
+                return;
+        }
+    }
+}
 
 // Reads a file descriptor (a byte range of a file, or a pipe) in large chunks
 // into a padded buffer and hands out complete, non-empty lines (a trailing
@@ -66,6 +113,18 @@ public:
     template <class OnLine, class OnOversize>
     bool next_chunk(OnLine&& on_line, OnOversize&& on_oversize);
 
+    // Like next_chunk, but hands out the chunk's complete lines as maximal
+    // blocks: on_block(const char* p, std::size_t len) for each run of lines
+    // (every one at most max_record_bytes; blank lines included; each line
+    // ends with '\n', except an unterminated last line of the input), with
+    // on_oversize() for each oversized line, in input order. p + len is
+    // followed by kDecodePadding readable bytes; len <= max_block_bytes().
+    template <class OnBlock, class OnOversize>
+    bool next_blocks(OnBlock&& on_block, OnOversize&& on_oversize);
+
+    // The longest block next_blocks() can hand out (a carried partial line plus one chunk).
+    std::size_t max_block_bytes() const noexcept { return cap_; }
+
     int error() const noexcept { return error_; }
 
 private:
@@ -74,6 +133,9 @@ private:
     // Hands out one line [p, p+len) without its '\n'.
     template <class OnLine, class OnOversize>
     void emit(const char* p, std::size_t len, OnLine& on_line, OnOversize& on_oversize);
+    // Hands out the complete lines [p, end) (end[-1] == '\n') as blocks.
+    template <class OnBlock, class OnOversize>
+    void emit_blocks(const char* p, const char* end, OnBlock& on_block, OnOversize& on_oversize);
 
     // buf_ holds [carried partial line | one chunk | kDecodePadding], so a
     // line anywhere in it has its padding inside the allocation.

@@ -1,6 +1,11 @@
 #include "field_trie.h"
 
+#include <bit>
+
 namespace sluice {
+
+// Keys are compared as little-endian words: the mask's low bytes are the first ones.
+static_assert(std::endian::native == std::endian::little, "the key compare assumes a little-endian host");
 
 FieldTrie::FieldTrie(const std::vector<FieldPath>& fields) {
     // A temporary tree with children by index, built path by path.
@@ -55,18 +60,37 @@ FieldTrie::FieldTrie(const std::vector<FieldPath>& fields) {
     }
 
     for (TrieNode& n : nodes_) {
+        bool plain = true;
         for (unsigned char ch : n.key) {
             if (ch == '"' || ch == '\\' || ch < 0x20) {
-                n.plain = false;
+                plain = false;
             }
         }
-        if (n.plain && n.key.size() <= 7) {
-            char bytes[8] = {};
-            std::memcpy(bytes, n.key.data(), n.key.size());
-            bytes[n.key.size()] = '"';
-            std::memcpy(&n.head, bytes, 8);
-            const std::size_t used = n.key.size() + 1;
-            n.head_mask = used == 8 ? ~uint64_t{0} : ((uint64_t{1} << (8 * used)) - 1);
+        if (!plain) {
+            n.word0 = 1;  // (w & 0) != 1: never matches raw
+            n.mask0 = 0;
+            continue;
+        }
+        // key + '"' in 8-byte words, zero-padded, with masks over the used bytes.
+        std::string bytes = n.key + '"';
+        const std::size_t used = bytes.size();
+        bytes.resize((used + 7) / 8 * 8, '\0');
+        n.first_word = static_cast<uint32_t>(words_.size());
+        for (std::size_t at = 0; at < used; at += 8) {
+            KeyWord kw{};
+            std::memcpy(&kw.bits, bytes.data() + at, 8);
+            const std::size_t in_word = used - at < 8 ? used - at : 8;
+            kw.mask = in_word == 8 ? ~uint64_t{0} : ((uint64_t{1} << (8 * in_word)) - 1);
+            if (at == 0) {
+                n.word0 = kw.bits;
+                n.mask0 = kw.mask;
+            } else if (at == 8) {
+                n.word1 = kw.bits;
+                n.mask1 = kw.mask;
+            } else {
+                words_.push_back(kw);
+                ++n.word_count;
+            }
         }
     }
 

@@ -226,6 +226,27 @@ TEST(Decoder, KeysThatArePrefixesOfEachOther) {
     }
 }
 
+TEST(Decoder, LongKeysAreComparedWordByWord) {
+    // 16 and 24 bytes (a third and fourth word holding just the closing
+    // quote), 23 bytes, and near misses in every word.
+    Harness h(paths({"x234567812345678", "a_rather_long_field_name", "a_rather_long_field_nam", "k"}));
+    ASSERT_TRUE(h.run(R"({"x234567812345678":1,"a_rather_long_field_name":2,"a_rather_long_field_nam":3,"k":4})"));
+    expect_int(h.out[0], 1);
+    expect_int(h.out[1], 2);
+    expect_int(h.out[2], 3);
+    expect_int(h.out[3], 4);
+    ASSERT_TRUE(h.run(R"({"x23456781234567":1,"x2345678123456789":1,"y234567812345678":1,"x234567812345679":1,)"
+                      R"("a_rather_long_field_names":2,"a_rather_long_field_nbm":3,"a_rather_Long_field_name":2,)"
+                      R"("a_rather_long_field_na":3,"k":4})"));
+    EXPECT_TRUE(h.out[0].is_null());
+    EXPECT_TRUE(h.out[1].is_null());
+    EXPECT_TRUE(h.out[2].is_null());
+    expect_int(h.out[3], 4);
+    // The key as the document's last bytes: the compare stops at the first
+    // differing word, inside the padding.
+    ASSERT_FALSE(h.run(R"({"a":{"x234567812345678)"));
+}
+
 TEST(Decoder, EmptyKey) {
     Harness h(paths({"", "k"}));
     ASSERT_TRUE(h.run(R"({"":7,"k":1})"));

@@ -62,7 +62,13 @@ struct Collect {
     uint64_t padding_sum = 0;
 };
 
-Events read_all(LineReader& r, int* error = nullptr) {
+// Both ways to read: line by line (next_chunk) and block by block (next_blocks).
+enum class Api { Lines, Blocks };
+constexpr Api kApis[] = {Api::Lines, Api::Blocks};
+
+const char* api_name(Api api) { return api == Api::Lines ? "next_chunk" : "next_blocks"; }
+
+Events read_all(LineReader& r, int* error = nullptr, Api api = Api::Lines, std::size_t max_record = 32) {
     Collect c;
     auto on_line = [&c](const char* p, std::size_t len) {
         c.ev.push_back("L:" + std::string(p, len));
@@ -72,16 +78,46 @@ Events read_all(LineReader& r, int* error = nullptr) {
         }
     };
     auto on_oversize = [&c] { c.ev.push_back("O"); };
+    bool unterminated = false;  // a block without a final '\n' must be the last one
+    // A block is split the way LineReader splits lines; each of its lines fits.
+    auto on_block = [&](const char* p, std::size_t len) {
+        EXPECT_FALSE(unterminated) << "a block after the unterminated last line";
+        ASSERT_GT(len, 0u);
+        EXPECT_LE(len, r.max_block_bytes());
+        unterminated = p[len - 1] != '\n';
+        for (std::size_t i = 0; i < kDecodePadding; ++i) {
+            c.padding_sum += static_cast<unsigned char>(p[len + i]);
+        }
+        std::size_t at = 0;
+        while (at < len) {
+            std::size_t nl = at;
+            while (nl < len && p[nl] != '\n') {
+                ++nl;
+            }
+            std::string line(p + at, nl - at);
+            if (!line.empty() && line.back() == '\r') {
+                line.pop_back();
+            }
+            EXPECT_LE(line.size(), max_record) << "an oversized line inside a block";
+            if (line.find_first_not_of(" \t\r") != std::string::npos) {
+                c.ev.push_back("L:" + line);
+            }
+            at = nl + 1;
+        }
+    };
+    auto next = [&] {
+        return api == Api::Lines ? r.next_chunk(on_line, on_oversize) : r.next_blocks(on_block, on_oversize);
+    };
     int calls = 0;
-    while (r.next_chunk(on_line, on_oversize)) {
+    while (next()) {
         ++calls;
         if (calls > 10000000) {
-            ADD_FAILURE() << "next_chunk never finished";
+            ADD_FAILURE() << api_name(api) << " never finished";
             break;
         }
     }
     // Once finished it stays finished.
-    EXPECT_FALSE(r.next_chunk(on_line, on_oversize));
+    EXPECT_FALSE(next());
     if (error != nullptr) {
         *error = r.error();
     }
@@ -155,8 +191,11 @@ TEST(LineReader, FileWithEveryChunkSize) {
         const Events want = reference_split(data, 32);
         TempFile f(data);
         for (std::size_t chunk = 1; chunk <= 70; ++chunk) {
-            LineReader r(f.fd(), 0, data.size(), chunk, 32);
-            ASSERT_EQ(read_all(r), want) << "chunk " << chunk << " round " << round;
+            for (Api api : kApis) {
+                LineReader r(f.fd(), 0, data.size(), chunk, 32);
+                ASSERT_EQ(read_all(r, nullptr, api), want) << "chunk " << chunk << " round " << round << " "
+                                                           << api_name(api);
+            }
         }
     }
 }
@@ -183,16 +222,20 @@ TEST(LineReader, SpecialShapes) {
     ASSERT_EQ(reference_split(data, 32), want);
     TempFile f(data);
     for (std::size_t chunk : {1u, 2u, 7u, 64u, 4096u}) {
-        LineReader r(f.fd(), 0, data.size(), chunk, 32);
-        EXPECT_EQ(read_all(r), want) << "chunk " << chunk;
+        for (Api api : kApis) {
+            LineReader r(f.fd(), 0, data.size(), chunk, 32);
+            EXPECT_EQ(read_all(r, nullptr, api), want) << "chunk " << chunk << " " << api_name(api);
+        }
     }
 }
 
 TEST(LineReader, OversizedLineAtEndOfInput) {
     const std::string data = "ok\n" + std::string(500, 'x');
     TempFile f(data);
-    LineReader r(f.fd(), 0, data.size(), 64, 32);
-    EXPECT_EQ(read_all(r), (Events{"L:ok", "O"}));
+    for (Api api : kApis) {
+        LineReader r(f.fd(), 0, data.size(), 64, 32);
+        EXPECT_EQ(read_all(r, nullptr, api), (Events{"L:ok", "O"})) << api_name(api);
+    }
 }
 
 TEST(LineReader, EmptyInputAndEmptyRange) {
@@ -206,22 +249,28 @@ TEST(LineReader, EmptyInputAndEmptyRange) {
 
 TEST(LineReader, RangeEndsTheLastLine) {
     TempFile f("abc\ndefgh\nij\n");
-    LineReader r(f.fd(), 4, 7, 64, 32);  // "def"
-    EXPECT_EQ(read_all(r), (Events{"L:def"}));
+    for (Api api : kApis) {
+        LineReader r(f.fd(), 4, 7, 64, 32);  // "def"
+        EXPECT_EQ(read_all(r, nullptr, api), (Events{"L:def"})) << api_name(api);
+    }
 }
 
 TEST(LineReader, StreamModeReadsToEof) {
     const std::string data = "{\"a\":1}\n\n{\"b\":2}\r\n{\"c\":3}";
     TempFile f(data);
-    ASSERT_EQ(::lseek(f.fd(), 0, SEEK_SET), 0);
-    LineReader r(f.fd(), 0, UINT64_MAX, 5, 32);
-    EXPECT_EQ(read_all(r), (Events{"L:{\"a\":1}", "L:{\"b\":2}", "L:{\"c\":3}"}));
+    for (Api api : kApis) {
+        ASSERT_EQ(::lseek(f.fd(), 0, SEEK_SET), 0);
+        LineReader r(f.fd(), 0, UINT64_MAX, 5, 32);
+        EXPECT_EQ(read_all(r, nullptr, api), (Events{"L:{\"a\":1}", "L:{\"b\":2}", "L:{\"c\":3}"}))
+            << api_name(api);
+    }
 }
 
 TEST(LineReader, PipeWithRandomWrites) {
     std::mt19937 rng(77);
-    for (int round = 0; round < 3; ++round) {
-        const std::string data = random_input(rng, 400, round != 1);
+    for (int round = 0; round < 6; ++round) {
+        const Api api = kApis[round % 2];
+        const std::string data = random_input(rng, 400, round / 2 != 1);
         const Events want = reference_split(data, 32);
         int fds[2];
         ASSERT_EQ(::pipe(fds), 0);
@@ -240,18 +289,48 @@ TEST(LineReader, PipeWithRandomWrites) {
             ::close(fd);
         });
         LineReader r(fds[0], 0, UINT64_MAX, 64, 32);
-        const Events got = read_all(r);
+        const Events got = read_all(r, nullptr, api);
         writer.join();
         ::close(fds[0]);
-        EXPECT_EQ(got, want) << "round " << round;
+        EXPECT_EQ(got, want) << "round " << round << " " << api_name(api);
     }
 }
 
 TEST(LineReader, ReadErrorIsReported) {
-    LineReader r(-1, 0, UINT64_MAX, 64, 32);
-    int err = 0;
-    EXPECT_TRUE(read_all(r, &err).empty());
-    EXPECT_EQ(err, EBADF);
+    for (Api api : kApis) {
+        LineReader r(-1, 0, UINT64_MAX, 64, 32);
+        int err = 0;
+        EXPECT_TRUE(read_all(r, &err, api).empty());
+        EXPECT_EQ(err, EBADF);
+    }
+}
+
+TEST(LineReader, BlocksAreMaximalRuns) {
+    // Big chunks: one block per chunk, split only around oversized lines.
+    std::string data;
+    for (int i = 0; i < 40; ++i) {
+        data += "{\"i\":" + std::to_string(i) + "}\r\n\n  \n";
+        if (i == 10 || i == 11 || i == 30) {
+            data += std::string(100, 'x') + "\n";
+        }
+    }
+    data += "{\"end\":1}";
+    TempFile f(data);
+    LineReader r(f.fd(), 0, data.size(), 1 << 16, 32);
+    std::vector<std::string> calls;
+    while (r.next_blocks([&](const char* p, std::size_t len) { calls.push_back(std::string(p, len)); },
+                         [&] { calls.push_back("O"); })) {
+    }
+    // Lines 0-10, O, line 11, O, lines 12-30, O, lines 31-39; the unterminated
+    // tail comes at end of input.
+    ASSERT_EQ(calls.size(), 8u);
+    EXPECT_EQ(calls[1], "O");
+    EXPECT_EQ(calls[3], "O");
+    EXPECT_EQ(calls[5], "O");
+    EXPECT_EQ(calls[0].substr(0, 9), "{\"i\":0}\r\n");
+    EXPECT_EQ(calls[2], "{\"i\":11}\r\n\n  \n");
+    EXPECT_EQ(calls[6].back(), '\n');
+    EXPECT_EQ(calls[7], "{\"end\":1}");
 }
 
 TEST(LineReader, LinesFeedTheDecoder) {
@@ -287,6 +366,27 @@ TEST(LineReader, LinesFeedTheDecoder) {
     }
     EXPECT_EQ(next, 500);
     EXPECT_EQ(rejected, 10);
+
+    // The same through blocks: decode_block() reads straight from the reader's buffer.
+    NdjsonDecoder block_dec({k}, 1024, 1024 + 1 + 100);
+    LineReader br(f.fd(), 0, data.size(), 100, 1024);
+    ASSERT_LE(br.max_block_bytes(), 1024u + 1 + 100);
+    next = 0;
+    rejected = 0;
+    auto on_block = [&](const char* p, std::size_t len) {
+        block_dec.decode_block(
+            p, len, out, mismatches,
+            [&] {
+                ASSERT_EQ(out[0].type, Type::Int);
+                EXPECT_EQ(out[0].i, next);
+                ++next;
+            },
+            [&] { ++rejected; });
+    };
+    while (br.next_blocks(on_block, [] { ADD_FAILURE() << "no line is oversized"; })) {
+    }
+    EXPECT_EQ(next, 500);
+    EXPECT_EQ(rejected, 10);
 }
 
 TEST(SplitAtLines, RangesDeliverEveryLineOnce) {
@@ -311,7 +411,7 @@ TEST(SplitAtLines, RangesDeliverEveryLineOnce) {
                     EXPECT_EQ(data[off[p] - 1], '\n');
                 }
                 LineReader r(f.fd(), off[p], off[p + 1], 64, 32);
-                const Events part = read_all(r);
+                const Events part = read_all(r, nullptr, p % 2 == 0 ? Api::Lines : Api::Blocks);
                 joined.insert(joined.end(), part.begin(), part.end());
             }
             EXPECT_EQ(joined, whole) << "parts " << parts << " round " << round;

@@ -1,4 +1,6 @@
-// decode() and next_chunk() allocate nothing once set up. This binary
+// decode(), decode_block(), next_chunk() and next_blocks() allocate nothing
+// once set up (decode_block runs a simdjson document_stream per window: with
+// simdjson's thread support compiled in, each would allocate). This binary
 // replaces the global operator new to count calls; only the deltas around
 // the steady-state loops are checked.
 #include <gtest/gtest.h>
@@ -90,6 +92,44 @@ TEST(SteadyState, DecodeAllocatesNothing) {
     EXPECT_EQ(ok, 4000);
 }
 
+TEST(SteadyState, DecodeBlockAllocatesNothing) {
+    NdjsonDecoder dec(fields_of({{"a"}, {"s"}, {"o", "x"}}), 4096, 1 << 16);
+    // Clean lines, and malformed ones that make decode_block drop its stream
+    // and start new windows (every anomaly path runs).
+    std::string block;
+    for (int i = 0; i < 400; ++i) {
+        block += R"({"a":)";
+        block += std::to_string(i);
+        block += R"(,"s":"x\n","o":{"x":[1,{"y":null}]}})";
+        block += i % 3 ? "\n" : "\r\n";
+        if (i % 37 == 0) {
+            block += "not json\n\n{\"a\":\n1}\n";
+        }
+        if (i % 91 == 0) {
+            block += "{\"s\":\"bad \xff\"}\n{\"a\":1} {\"a\":2}\n";
+        }
+    }
+    block += R"({"a":1})";  // unterminated last line
+    const std::size_t len = block.size();
+    block.append(kDecodePadding, ' ');
+    Value out[3];
+    uint64_t mm = 0;
+    uint64_t records = 0;
+    uint64_t rejects = 0;
+    auto run = [&] {
+        dec.decode_block(
+            block.data(), len, out, mm, [&] { ++records; }, [&] { ++rejects; });
+    };
+    run();  // warm-up
+    const uint64_t before = g_allocs.load();
+    for (int i = 0; i < 50; ++i) {
+        run();
+    }
+    EXPECT_EQ(g_allocs.load() - before, 0u);
+    EXPECT_EQ(records, 51u * 401u);
+    EXPECT_GT(dec.block_stats().windows, 51u * 20u);  // the stream was restarted many times
+}
+
 TEST(SteadyState, NextChunkAllocatesNothing) {
     char tmpl[] = "/tmp/sluice_alloc_XXXXXX";
     const int fd = mkstemp(tmpl);
@@ -112,6 +152,16 @@ TEST(SteadyState, NextChunkAllocatesNothing) {
     }
     EXPECT_EQ(g_allocs.load() - before, 0u);
     EXPECT_EQ(lines, 2000u);
+    EXPECT_EQ(oversize, 20u);
+
+    LineReader br(fd, 0, data.size(), 128, 64);
+    uint64_t blocks = 0;
+    oversize = 0;
+    const uint64_t before_blocks = g_allocs.load();
+    while (br.next_blocks([&](const char*, std::size_t) { ++blocks; }, on_oversize)) {
+    }
+    EXPECT_EQ(g_allocs.load() - before_blocks, 0u);
+    EXPECT_GT(blocks, 20u);
     EXPECT_EQ(oversize, 20u);
     ::close(fd);
     ::unlink(tmpl);
