@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -117,15 +118,33 @@ struct AggInput {
     const Value* args = nullptr;       // one per Plan::aggs
 };
 
-// Framed partial-aggregate messages for the merge shard: [u32 len][payload]...
+// Framed partial-aggregate messages for other shards:
+// [u32 payload length][u32 destination shard][payload] ...
 struct PartialOutbox {
     std::vector<uint8_t> bytes;
 };
+
+// Calls f(destination, payload, length) for every frame of `bytes`, in order.
+template <class F>
+void for_each_partial(const std::vector<uint8_t>& bytes, F&& f) {
+    std::size_t off = 0;
+    while (off + 8 <= bytes.size()) {
+        uint32_t len;
+        uint32_t dest;
+        std::memcpy(&len, bytes.data() + off, 4);
+        std::memcpy(&dest, bytes.data() + off + 4, 4);
+        f(dest, bytes.data() + off + 8, len);
+        off += 8 + len;
+    }
+}
 
 // One shard's slice of one aggregate query. Grouped queries own the groups
 // whose key hashes to this shard. Aggregates without GROUP BY run in two
 // phases: every shard keeps partial accumulators and ships snapshots through
 // the PartialOutbox to the merge shard (shard 0), which merges and emits.
+// GROUP BY ... EMIT FINAL without a window combines too: the reading shard
+// aggregates what it reads and ships each group's partial to its owner once
+// its input ends, instead of routing every record.
 class QueryState {
 public:
     QueryState(const Plan& plan, uint32_t shard, uint32_t shards, uint32_t sources, OutBuffer& out,
@@ -140,6 +159,12 @@ public:
     void on_source_end(uint16_t source) noexcept;
     // End of one processing batch: global EMIT CHANGES ships its snapshots here.
     void end_batch() noexcept;
+    // True when records stay on the shard that read them (global aggregates
+    // and combined GROUP BY ... EMIT FINAL) instead of going to their owner.
+    bool aggregates_locally() const noexcept;
+    // This shard's own input is exhausted: partials it combined locally go to
+    // their owners now, ahead of its end-of-source markers.
+    void end_of_local_input() noexcept;
 
     // Two-phase global aggregates.
     PartialOutbox& outbox() noexcept;

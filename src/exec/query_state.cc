@@ -75,7 +75,9 @@ struct alignas(kCacheLine) QueryState::Impl {
           layout_(plan.aggs),
           writer_(plan.columns),
           sources_(sources),
+          combine_(mode_ == Mode::Grouped && final_ && shards_ > 1),
           table_(layout_.block_size(), mode_ == Mode::Global ? kGlobalArenaChunk : kGroupArenaChunk),
+          local_(layout_.block_size(), kGroupArenaChunk),
           windows_(layout_.block_size(), mode_ == Mode::Global ? kGlobalArenaChunk : kGroupArenaChunk),
           scratch_(16 * 1024),
           merge_scratch_(16 * 1024) {
@@ -138,11 +140,53 @@ struct alignas(kCacheLine) QueryState::Impl {
     }
 
     [[gnu::always_inline]] void apply_grouped(const AggInput& in) noexcept {
-        const GroupTable::Hit hit = table_.find_or_insert(in.hash, in.key, in.key_len);
+        GroupTable& t = combine_ ? local_ : table_;
+        const GroupTable::Hit hit = t.find_or_insert(in.hash, in.key, in.key_len);
         if (hit.inserted) [[unlikely]]
             layout_.init(hit.block);
-        layout_.update(hit.block, in.args, in.seq, table_.arena(), counters_.type_mismatch);
-        if (!final_) emit(table_.key_at(hit.index), table_.key_len_at(hit.index), hit.block, 0, 0);
+        layout_.update(hit.block, in.args, in.seq, t.arena(), counters_.type_mismatch);
+        if (!final_) emit(t.key_at(hit.index), t.key_len_at(hit.index), hit.block, 0, 0);
+    }
+
+    bool aggregates_locally() const noexcept { return mode_ == Mode::Global || combine_; }
+
+    // Combined groups go to their owners: merged here when this shard owns
+    // them, else shipped (key, serialized block) ahead of the end markers.
+    void end_of_local_input() noexcept {
+        if (!combine_) return;
+        std::vector<uint8_t>& box = outbox_.bytes;
+        for (uint32_t i = 0; i < local_.size(); ++i) {
+            const uint64_t hash = local_.hash_at(i);
+            const uint32_t owner = partition_of(hash, shards_);
+            if (owner == shard_) {
+                merge_group(hash, local_.key_at(i), local_.key_len_at(i), local_.block_at(i));
+                continue;
+            }
+            const uint32_t key_len = local_.key_len_at(i);
+            const std::size_t at =
+                begin_partial(box, PartialHeader{PartialKind::Group, shard_, key_len, 0}, owner);
+            box.insert(box.end(), local_.key_at(i), local_.key_at(i) + key_len);
+            layout_.serialize(local_.block_at(i), box);
+            end_partial(box, at);
+        }
+        local_.clear();
+    }
+
+    void merge_group(uint64_t hash, const uint8_t* key, uint32_t key_len, const uint8_t* block) noexcept {
+        const GroupTable::Hit hit = table_.find_or_insert(hash, key, key_len);
+        if (hit.inserted) layout_.init(hit.block);
+        layout_.merge(hit.block, block, table_.arena());
+    }
+
+    // A combined group from another shard (this shard owns its key).
+    void on_group_partial(const PartialHeader& h, const uint8_t* body, uint32_t len) noexcept {
+        if (h.a < 0 || static_cast<uint64_t>(h.a) > len) return;
+        const auto key_len = static_cast<uint32_t>(h.a);
+        const std::size_t bytes = std::max<std::size_t>(layout_.block_size(), 8);
+        auto* part = static_cast<uint8_t*>(merge_scratch_.alloc(bytes, AggLayout::kBlockAlign));
+        if (layout_.deserialize(part, body + key_len, body + len, merge_scratch_))
+            merge_group(hash64(body, key_len), body, key_len, part);
+        merge_scratch_.reset();
     }
 
     // The one block of a global aggregate (per window): empty key, fixed hash.
@@ -302,9 +346,17 @@ struct alignas(kCacheLine) QueryState::Impl {
 
     void on_partial(const uint8_t* payload, uint32_t len) noexcept {
         PartialHeader h;
-        if (!merge_ || !read_partial_header(payload, len, h) || h.shard >= shards_) return;
+        if (!read_partial_header(payload, len, h) || h.shard >= shards_) return;
+        if (h.kind == PartialKind::Group) {
+            if (combine_)
+                on_group_partial(h, payload + kPartialHeaderBytes, len - static_cast<uint32_t>(kPartialHeaderBytes));
+            return;
+        }
+        if (!merge_) return;
         const auto from = static_cast<uint16_t>(h.shard);
         switch (h.kind) {
+            case PartialKind::Group:
+                return;
             case PartialKind::Snapshot: {
                 // A shard ships a window before the watermark that closes it, so
                 // nothing arrives for a window the merge already released.
@@ -392,7 +444,9 @@ struct alignas(kCacheLine) QueryState::Impl {
     detail::RowFormat writer_;
     SourceWatermarks sources_;
     int64_t closed_wm_ = kWatermarkMin;  // watermark up to which windows were closed
-    GroupTable table_;                   // Grouped groups; non-windowed Global block
+    const bool combine_;                 // GROUP BY ... EMIT FINAL on several shards: combine, then ship
+    GroupTable table_;                   // Grouped groups (owned); non-windowed Global block
+    GroupTable local_;                   // combine_: every group this shard read, until its input ends
     WindowSet windows_;
     bool global_dirty_ = false;          // the non-windowed Global block changed since its last snapshot
     bool done_ = false;                  // every source ended, all emitted or shipped
@@ -432,6 +486,8 @@ void QueryState::on_record(const AggInput& in) noexcept { impl_->on_record(in); 
 void QueryState::on_watermark(uint16_t source, int64_t watermark) noexcept { impl_->on_watermark(source, watermark); }
 void QueryState::on_source_end(uint16_t source) noexcept { impl_->on_source_end(source); }
 void QueryState::end_batch() noexcept { impl_->end_batch(); }
+bool QueryState::aggregates_locally() const noexcept { return impl_->aggregates_locally(); }
+void QueryState::end_of_local_input() noexcept { impl_->end_of_local_input(); }
 PartialOutbox& QueryState::outbox() noexcept { return impl_->outbox_; }
 void QueryState::on_partial(const uint8_t* payload, uint32_t len) noexcept { impl_->on_partial(payload, len); }
 bool QueryState::finished() const noexcept { return impl_->finished(); }

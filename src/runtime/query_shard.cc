@@ -22,7 +22,7 @@ QueryShard::QueryShard(const ShardSetup& setup, RunShared& shared)
       shared_(shared),
       plan_(*setup.plan),
       aggregate_(setup.plan->is_aggregate()),
-      global_(setup.plan->is_global_aggregate()),
+      local_(false),
       windowed_(setup.plan->is_windowed()),
       idler_(setup.idle) {}
 
@@ -58,12 +58,14 @@ void QueryShard::setup_on_thread() {
     out_ = std::make_unique<OutBuffer>(256 * 1024, &OutputWriter::sink, shared_.writer->port(setup_.id));
     if (aggregate_) {
         state_ = std::make_unique<QueryState>(plan_, setup_.id, setup_.shards, setup_.sources, *out_, counters_);
+        local_ = state_->aggregates_locally();
         args_.resize(plan_.aggs.size());
     }
     if (setup_.has_source) {
-        decoder_ = std::make_unique<NdjsonDecoder>(plan_.fields, setup_.max_record_bytes);
         reader_ = std::make_unique<LineReader>(setup_.input_fd, setup_.begin, setup_.end, setup_.chunk_bytes,
                                                setup_.max_record_bytes);
+        // Sized for the reader's largest block: decode_block never allocates.
+        decoder_ = std::make_unique<NdjsonDecoder>(plan_.fields, setup_.max_record_bytes, reader_->max_block_bytes());
         fields_.resize(plan_.fields.size());
         if (aggregate_)
             prepare_ = std::make_unique<Prepare>(plan_);
@@ -100,11 +102,21 @@ void QueryShard::loop() {
 void QueryShard::read_chunk() {
     arrival_ms_ = wall_ms();
     const int64_t wm_at_start = watermark_;
-    bool more = reader_->next_chunk([this](const char* p, std::size_t len) { on_line(p, len); },
-                                    [this] {
-                                        ++counters_.records_in;
-                                        ++counters_.records_rejected;
-                                    });
+    auto reject = [this] {
+        ++counters_.records_in;
+        ++counters_.records_rejected;
+    };
+    bool more = reader_->next_blocks(
+        [this, &reject](const char* p, std::size_t len) {
+            decoder_->decode_block(
+                p, len, fields_.data(), counters_.type_mismatch,
+                [this] {
+                    ++counters_.records_in;
+                    on_record();
+                },
+                reject);
+        },
+        reject);
     if (reader_->error() != 0) fail(std::string("cannot read input: ") + std::strerror(reader_->error()));
     if (windowed_ && watermark_ != wm_at_start) {
         // Watermarks follow the records they cover, in every ring.
@@ -113,18 +125,18 @@ void QueryShard::read_chunk() {
     }
     if (!more || limit_hit_) {
         source_done_ = true;
+        if (state_) {
+            // Partials combined from this source go out ahead of its end marker.
+            state_->end_of_local_input();
+            ship_outbox();
+        }
         broadcast(MsgKind::SourceEnd, kWatermarkMax);
         ++ended_sources_;
         if (state_) state_->on_source_end(setup_.source_id);
     }
 }
 
-void QueryShard::on_line(const char* p, std::size_t len) {
-    ++counters_.records_in;
-    if (!decoder_->decode(p, len, fields_.data(), counters_.type_mismatch)) [[unlikely]] {
-        ++counters_.records_rejected;
-        return;
-    }
+void QueryShard::on_record() {
     if (!aggregate_) {
         if (limit_hit_) {
             ++counters_.records_processed;
@@ -143,7 +155,7 @@ void QueryShard::on_line(const char* p, std::size_t len) {
         max_event_ms_ = prepared_.ts;
         watermark_ = saturating_sub(max_event_ms_, plan_.props.max_out_of_orderness_ms);
     }
-    const uint32_t owner = global_ ? setup_.id : partition_of(prepared_.hash, setup_.shards);
+    const uint32_t owner = local_ ? setup_.id : partition_of(prepared_.hash, setup_.shards);
     if (owner == setup_.id) {
         AggInput in;
         in.hash = prepared_.hash;
@@ -238,24 +250,24 @@ void QueryShard::handle_message(const void* msg) {
 void QueryShard::ship_outbox() {
     std::vector<uint8_t>& box = state_->outbox().bytes;
     if (box.empty()) return;
-    partials_.swap(box);  // the merge side may append while we ship
-    std::size_t off = 0;
-    while (off + 4 <= partials_.size()) {
-        uint32_t len;
-        std::memcpy(&len, partials_.data() + off, 4);
-        const uint8_t* payload = partials_.data() + off + 4;
-        off += 4 + len;
-        if (setup_.id == 0) {
+    partials_.swap(box);  // the receiving side may append while we ship
+    bool stopped = false;
+    for_each_partial(partials_, [&](uint32_t dest, const uint8_t* payload, uint32_t len) {
+        if (stopped || dest >= setup_.shards) return;
+        if (dest == setup_.id) {
             state_->on_partial(payload, len);
-            continue;
+            return;
         }
-        void* dst = alloc_blocking(0, static_cast<uint32_t>(sizeof(MsgHeader)) + len);
-        if (!dst) break;
+        void* dst = alloc_blocking(dest, static_cast<uint32_t>(sizeof(MsgHeader)) + len);
+        if (!dst) {
+            stopped = true;
+            return;
+        }
         auto* h = static_cast<MsgHeader*>(dst);
         *h = MsgHeader{MsgKind::Partial, 0, static_cast<uint16_t>(setup_.id), len};
         std::memcpy(h + 1, payload, len);
-        shared_.mesh->ring(setup_.id, 0).push();
-    }
+        shared_.mesh->ring(setup_.id, dest).push();
+    });
     partials_.clear();
 }
 

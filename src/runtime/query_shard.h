@@ -68,7 +68,7 @@ private:
     void setup_on_thread();
     void loop();
     void read_chunk();
-    void on_line(const char* p, std::size_t len);
+    void on_record();  // fields_ holds a decoded record
     bool drain_inbound();
     void handle_message(const void* msg);
     void ship_outbox();
@@ -82,7 +82,7 @@ private:
     RunShared& shared_;
     const Plan& plan_;
     const bool aggregate_;
-    const bool global_;
+    bool local_;  // records stay on this shard (the state aggregates locally)
     const bool windowed_;
     Idler idler_;
 

@@ -702,20 +702,19 @@ void feed(QueryState& qs, const Rec& r) {
     qs.on_record(in);
 }
 
-// Moves every shard's framed partials to shard 0, in order per sender.
+// Moves every shard's framed partials to their destination shard, in order per sender.
 void pump(std::vector<std::unique_ptr<Shard>>& shards) {
     for (auto& s : shards) {
         std::vector<uint8_t> box;
         box.swap(s->state.outbox().bytes);
-        std::size_t off = 0;
-        while (off + 4 <= box.size()) {
-            uint32_t len;
-            std::memcpy(&len, box.data() + off, 4);
-            ASSERT_LE(off + 4 + len, box.size());
-            shards[0]->state.on_partial(box.data() + off + 4, len);
-            off += 4 + len;
-        }
-        EXPECT_EQ(off, box.size());
+        std::size_t delivered = 0;
+        for_each_partial(box, [&](uint32_t dest, const uint8_t* payload, uint32_t len) {
+            ASSERT_LT(dest, shards.size());
+            ASSERT_LE(static_cast<std::size_t>(payload - box.data()) + len, box.size());
+            shards[dest]->state.on_partial(payload, len);
+            delivered = static_cast<std::size_t>(payload - box.data()) + len;
+        });
+        EXPECT_EQ(delivered, box.size());
     }
 }
 
@@ -1278,7 +1277,8 @@ private:
 
 // Runs a query the way the runtime does, in one thread: `shards` shards, each
 // reading every shards-th record as its own source; Prepare on the reader,
-// routing by key hash (global aggregates stay on the reader), per-source
+// routing by key hash (global aggregates and combined EMIT FINAL groups stay
+// on the reader, which ships partials when its input ends), per-source
 // watermarks (max event time - out-of-orderness) broadcast after each record,
 // batches of 2 records, partials pumped to shard 0, then every source ends.
 struct SqlRun {
@@ -1323,7 +1323,7 @@ SqlRun run_sql(const char* sql, const Inputs& input, uint32_t shards) {
             in.seq = i;
             in.source = static_cast<uint16_t>(reader);
             in.args = pr.args;
-            const uint32_t owner = plan->is_global_aggregate() ? reader : partition_of(pr.hash, shards);
+            const uint32_t owner = ss[reader]->state.aggregates_locally() ? reader : partition_of(pr.hash, shards);
             ss[owner]->state.on_record(in);
             if (plan->is_windowed() && pr.ts > max_ts[reader]) {
                 max_ts[reader] = pr.ts;
@@ -1338,8 +1338,12 @@ SqlRun run_sql(const char* sql, const Inputs& input, uint32_t shards) {
     }
     for (auto& s : ss) s->state.end_batch();
     pump(ss);
-    for (uint32_t src = 0; src < shards; ++src)
+    for (uint32_t src = 0; src < shards; ++src) {
+        // The reader's combined partials travel ahead of its end marker.
+        ss[src]->state.end_of_local_input();
+        pump(ss);
         for (auto& s : ss) s->state.on_source_end(static_cast<uint16_t>(src));
+    }
     pump(ss);
     for (auto& s : ss) {
         EXPECT_TRUE(s->state.finished());
