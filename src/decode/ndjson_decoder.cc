@@ -76,7 +76,7 @@ namespace od = simdjson::ondemand;
 namespace {
 
 static_assert(kDecodePadding >= simdjson::SIMDJSON_PADDING, "decoder padding must cover simdjson's");
-static_assert(std::is_trivially_copyable_v<Value> && Value::null().i == 0 && Value::null().len == 0 &&
+static_assert(sizeof(Value) == 16 && std::is_trivially_copyable_v<Value> && Value::null().i == 0 && Value::null().len == 0 &&
                   static_cast<int>(Value::null().type) == 0,
               "clearing a slot with memset must give Value::null()");
 
@@ -180,10 +180,21 @@ struct NdjsonDecoder::Impl {
     const TrieNode* match(od::field& f, const TrieNode& level, bool& error) noexcept;
     const TrieNode* match_escaped(od::field& f, const TrieNode& level, const char* raw, bool& error) noexcept;
     void clear(Value* o) const noexcept {
-        // Value::null() is all zero bytes: one memset instead of a store per
-        // slot (o may be null when the plan reads no field).
-        if (field_count != 0) {
-            std::memset(static_cast<void*>(o), 0, field_count * sizeof(Value));
+        // Value::null() is all zero bytes: zero the slots as one range (o may
+        // be null when the plan reads no field). Up to 128 bytes, two
+        // possibly overlapping fixed-size stores instead of a libc call.
+        const std::size_t n = field_count * sizeof(Value);
+        auto* b = reinterpret_cast<unsigned char*>(o);
+        if (n > 128) {
+            std::memset(b, 0, n);
+        } else if (n > 64) {
+            std::memset(b, 0, 64);
+            std::memset(b + n - 64, 0, 64);
+        } else if (n >= 32) {
+            std::memset(b, 0, 32);
+            std::memset(b + n - 32, 0, 32);
+        } else if (n != 0) {
+            std::memset(b, 0, 16);
         }
     }
     // Inlined into the field loop: the call cost was a quarter of a leaf's.
