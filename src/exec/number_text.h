@@ -115,6 +115,24 @@ inline void write4(char* out, uint32_t v) noexcept {
         write4(out + n, static_cast<uint32_t>(v - uint64_t{hi} * 10000));
         return n + 4;
     }
+    if (v < 10000000000000000ULL) {
+        // Sums and timestamps: the high half as above, then 8 digits in 4 + 4.
+        const uint64_t hi = v / 100000000;
+        const auto lo = static_cast<uint32_t>(v - hi * 100000000);
+        std::size_t n;
+        if (hi < 10000) {
+            n = write_upto4(out, static_cast<uint32_t>(hi));
+        } else {
+            const auto hh = static_cast<uint32_t>(hi / 10000);
+            n = write_upto4(out, hh);
+            write4(out + n, static_cast<uint32_t>(hi - uint64_t{hh} * 10000));
+            n += 4;
+        }
+        const uint32_t lh = lo / 10000;
+        write4(out + n, lh);
+        write4(out + n + 4, lo - lh * 10000);
+        return n + 8;
+    }
     const uint32_t n = decimal_digits(v);
     write_digits(out, v, n);
     return n;

@@ -56,6 +56,40 @@ void check_window(const WindowSpec& w) {
     throw std::invalid_argument("unknown window kind");
 }
 
+// EMIT CHANGES rows of grouped and windowed queries whose key columns lead
+// the SELECT list: the leading run of key and constant columns is rendered
+// once per group and copied into every row after. Only when nothing else
+// reads the keys (no HAVING, every other column a key in the run, an
+// aggregate or a constant), so a row decodes no key.
+uint32_t cached_lead(const Plan& plan) {
+    if (plan.emit == EmitMode::Final || plan.is_global_aggregate() || plan.having != kNoExpr) return 0;
+    const ExprPool& pool = plan.exprs;
+    uint32_t lead = 0;
+    bool in_lead = true;
+    for (const OutputColumn& c : plan.columns) {
+        const ExprNode& n = pool.nodes[c.expr];
+        const bool key = n.op == ExprOp::KeyRef && n.index < plan.group_keys.size();
+        const bool agg = n.op == ExprOp::AggRef && n.index < plan.aggs.size();
+        const bool constant = n.op == ExprOp::Const;
+        if (in_lead && (key || constant)) {
+            ++lead;
+            continue;
+        }
+        in_lead = false;
+        if (key || !(agg || constant)) return 0;
+    }
+    return lead;
+}
+
+// Where a group's rendered key text sits: after its accumulators.
+struct KeyText {
+    const char* text;  // nullptr until the group's first row
+    uint32_t len;
+    uint32_t pad;
+};
+
+uint32_t key_text_offset(const AggLayout& layout) { return (layout.block_size() + 7) & ~uint32_t{7}; }
+
 }  // namespace
 
 // Cache-line aligned: each shard's state sits on lines no other shard writes.
@@ -76,9 +110,12 @@ struct alignas(kCacheLine) QueryState::Impl {
           writer_(plan.columns),
           sources_(sources),
           combine_(mode_ == Mode::Grouped && final_ && shards_ > 1),
-          table_(layout_.block_size(), mode_ == Mode::Global ? kGlobalArenaChunk : kGroupArenaChunk),
+          lead_(cached_lead(plan)),
+          text_off_(key_text_offset(layout_)),
+          group_block_(lead_ != 0 ? text_off_ + static_cast<uint32_t>(sizeof(KeyText)) : layout_.block_size()),
+          table_(group_block_, mode_ == Mode::Global ? kGlobalArenaChunk : kGroupArenaChunk),
           local_(layout_.block_size(), kGroupArenaChunk),
-          windows_(layout_.block_size(), mode_ == Mode::Global ? kGlobalArenaChunk : kGroupArenaChunk),
+          windows_(group_block_, mode_ == Mode::Global ? kGlobalArenaChunk : kGroupArenaChunk),
           scratch_(16 * 1024),
           merge_scratch_(16 * 1024) {
         check_window(plan.window);
@@ -113,6 +150,7 @@ struct alignas(kCacheLine) QueryState::Impl {
         row_ctx_.aggs = aggs_.data();
         row_ctx_.scratch = &scratch_;
         row_ctx_.type_mismatch = &counters_.type_mismatch;
+        if (lead_ != 0) lead_buf_.resize(1024);
     }
 
     // ------------------------------------------------------------ records
@@ -143,9 +181,14 @@ struct alignas(kCacheLine) QueryState::Impl {
         GroupTable& t = combine_ ? local_ : table_;
         const GroupTable::Hit hit = t.find_or_insert(in.hash, in.key, in.key_len);
         if (hit.inserted) [[unlikely]]
-            layout_.init(hit.block);
+            init_group(hit.block);
         layout_.update(hit.block, in.args, in.seq, t.arena(), counters_.type_mismatch);
-        if (!final_) emit(t.key_at(hit.index), t.key_len_at(hit.index), hit.block, 0, 0);
+        if (!final_) {
+            if (lead_ != 0)
+                emit_cached(t, hit.index, hit.block);
+            else
+                emit(t.key_at(hit.index), t.key_len_at(hit.index), hit.block, 0, 0);
+        }
     }
 
     bool aggregates_locally() const noexcept { return mode_ == Mode::Global || combine_; }
@@ -233,9 +276,14 @@ struct alignas(kCacheLine) QueryState::Impl {
         GroupTable& t = *ow->table;
         const GroupTable::Hit hit = t.find_or_insert(in.hash, in.key, in.key_len);
         if (hit.inserted) [[unlikely]]
-            layout_.init(hit.block);
+            init_group(hit.block);
         layout_.update(hit.block, in.args, in.seq, t.arena(), counters_.type_mismatch);
-        if (!final_) emit(t.key_at(hit.index), t.key_len_at(hit.index), hit.block, ws, we);
+        if (!final_) {
+            if (lead_ != 0)
+                emit_cached(t, hit.index, hit.block);
+            else
+                emit(t.key_at(hit.index), t.key_len_at(hit.index), hit.block, ws, we);
+        }
     }
 
     WindowBounds assign_window(int64_t ts) const noexcept { return tumbling_window(ts, plan_.window.size_ms); }
@@ -303,6 +351,43 @@ struct alignas(kCacheLine) QueryState::Impl {
     }
 
     // ------------------------------------------------------------ emission
+
+    void init_group(uint8_t* block) const noexcept {
+        layout_.init(block);
+        if (lead_ != 0) {
+            const KeyText empty{nullptr, 0, 0};
+            std::memcpy(block + text_off_, &empty, sizeof empty);
+        }
+    }
+
+    // An EMIT CHANGES row from the group's cached key text (cached_lead):
+    // no key decoding, no HAVING, no computed columns.
+    [[gnu::noinline]] void emit_cached(GroupTable& t, uint32_t index, const uint8_t* block) noexcept {
+        if (limit_reached()) return;
+        KeyText kt;
+        std::memcpy(&kt, block + text_off_, sizeof kt);
+        if (kt.text == nullptr) [[unlikely]]
+            kt = render_key_text(t, index, block);
+        layout_.finalize(block, aggs_.data());
+        writer_.write_after_lead(out_, kt.text, kt.len, lead_, col_refs_.data());
+        ++rows_;
+        ++counters_.rows_out;
+    }
+
+    // The group's first row: its leading columns rendered once into the
+    // table's arena (freed with the table).
+    [[gnu::noinline, gnu::cold]] KeyText render_key_text(GroupTable& t, uint32_t index, const uint8_t* block) noexcept {
+        detail::decode_key_values(t.key_at(index), t.key_len_at(index), keys_.data(), static_cast<uint32_t>(keys_.size()));
+        const std::size_t bound = writer_.lead_bound(col_refs_.data(), lead_);
+        if (lead_buf_.size() < bound) lead_buf_.resize(bound);
+        const char* end = writer_.write_lead(lead_buf_.data(), col_refs_.data(), lead_);
+        const auto len = static_cast<uint32_t>(end - lead_buf_.data());
+        auto* text = static_cast<char*>(t.arena().alloc(len == 0 ? 1 : len, 1));
+        std::memcpy(text, lead_buf_.data(), len);
+        const KeyText kt{text, len, 0};
+        std::memcpy(const_cast<uint8_t*>(block) + text_off_, &kt, sizeof kt);
+        return kt;
+    }
 
     // One output row for a group, if HAVING holds and LIMIT allows.
     void emit(const uint8_t* key, uint32_t key_len, const uint8_t* block, int64_t ws, int64_t we) noexcept {
@@ -445,6 +530,9 @@ struct alignas(kCacheLine) QueryState::Impl {
     SourceWatermarks sources_;
     int64_t closed_wm_ = kWatermarkMin;  // watermark up to which windows were closed
     const bool combine_;                 // GROUP BY ... EMIT FINAL on several shards: combine, then ship
+    const uint32_t lead_;                // leading columns cached per group as text (0: none)
+    const uint32_t text_off_;            // KeyText's offset in a group's block (when lead_)
+    const uint32_t group_block_;         // a group's block: accumulators (+ KeyText)
     GroupTable table_;                   // Grouped groups (owned); non-windowed Global block
     GroupTable local_;                   // combine_: every group this shard read, until its input ends
     WindowSet windows_;
@@ -456,6 +544,7 @@ struct alignas(kCacheLine) QueryState::Impl {
     std::vector<Value> keys_;
     std::vector<Value> aggs_;
     std::vector<Value> cols_;
+    std::vector<char> lead_buf_;  // one group's key text while it is rendered
     struct Computed {
         uint32_t column;
         detail::CompiledExpr expr;

@@ -28,9 +28,22 @@ public:
     // bare fields, written straight from the decoded record).
     void write(OutBuffer& out, const Value* fields, const uint32_t* index) const noexcept;
 
+    // Pre-rendered leading columns: an emitter renders columns [0, lead)
+    // once (a group's key columns), then writes each row from that text.
+    // lead_bound is the room write_lead needs at out.
+    std::size_t lead_bound(const Value* const* values, uint32_t lead) const noexcept;
+    // Columns [0, lead) exactly as write gives them ("{\"a\":1,\"b\":2"); returns the end.
+    char* write_lead(char* out, const Value* const* values, uint32_t lead) const noexcept;
+    // A row whose columns [0, lead) are lead_text (from write_lead), the
+    // others at *values[i]; the same bytes as write(out, values).
+    void write_after_lead(OutBuffer& out, const char* lead_text, uint32_t lead_len, uint32_t lead,
+                          const Value* const* values) const noexcept;
+
 private:
     template <class At>
     void write_row(OutBuffer& out, At at) const noexcept;
+    template <class At>
+    char* write_columns(char* p, At at, std::size_t from, std::size_t to) const noexcept;
 
     static constexpr std::size_t kSlot = 32;
 

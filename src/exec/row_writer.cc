@@ -345,32 +345,82 @@ RowFormat::RowFormat(const std::vector<OutputColumn>& columns) {
     fixed_bound_ += (texts.size() - 1) * kScalarBound + kSlot;
 }
 
+// Prefix and value of columns [from, to) at p; returns the end. Each write
+// stays within kSlot (prefixes) or kScalarBound (numbers) bytes past the text
+// written so far, which the callers' bounds leave room for.
+template <class At>
+char* RowFormat::write_columns(char* p, At at, std::size_t from, std::size_t to) const noexcept {
+    const Prefix* pre = prefixes_.data();
+    const char* text = text_.data();
+    if (short_prefixes_) [[likely]] {
+        for (std::size_t i = from; i < to; ++i) {
+            std::memcpy(p, text + pre[i].offset, kSlot);
+            p = write_value(p + pre[i].len, at(i));
+        }
+    } else {
+        for (std::size_t i = from; i < to; ++i) {
+            std::memcpy(p, text + pre[i].offset, pre[i].len);
+            p = write_value(p + pre[i].len, at(i));
+        }
+    }
+    return p;
+}
+
 template <class At>
 void RowFormat::write_row(OutBuffer& out, At at) const noexcept {
     const Prefix* pre = prefixes_.data();
     const std::size_t n = prefixes_.size() - 1;
-    // Scalars are in the fixed bound; strings add their own worst case. Every
-    // write below stays within kSlot (prefixes) or kScalarBound (numbers)
-    // bytes past the text written so far, which the bound leaves room for.
+    // Scalars are in the fixed bound; strings add their own worst case.
     std::size_t bound = fixed_bound_;
     for (std::size_t i = 0; i < n; ++i)
         if (at(i).type == Type::String) bound += value_bound(at(i));
     char* const start = out.reserve(bound);
-    char* p = start;
-    const char* text = text_.data();
-    if (short_prefixes_) [[likely]] {
-        for (std::size_t i = 0; i < n; ++i) {
-            std::memcpy(p, text + pre[i].offset, kSlot);
-            p = write_value(p + pre[i].len, at(i));
+    char* p = write_columns(start, at, 0, n);
+    if (short_prefixes_) [[likely]]
+        std::memcpy(p, text_.data() + pre[n].offset, kSlot);
+    else
+        std::memcpy(p, text_.data() + pre[n].offset, pre[n].len);
+    p += pre[n].len;
+    out.commit(static_cast<std::size_t>(p - start));
+}
+
+std::size_t RowFormat::lead_bound(const Value* const* values, uint32_t lead) const noexcept {
+    std::size_t bound = 0;
+    for (uint32_t i = 0; i < lead; ++i)
+        bound += prefixes_[i].len + kSlot + (values[i]->type == Type::String ? value_bound(*values[i]) : kScalarBound);
+    return bound;
+}
+
+char* RowFormat::write_lead(char* out, const Value* const* values, uint32_t lead) const noexcept {
+    return write_columns(out, [values](std::size_t i) -> const Value& { return *values[i]; }, 0, lead);
+}
+
+void RowFormat::write_after_lead(OutBuffer& out, const char* lead_text, uint32_t lead_len, uint32_t lead,
+                                 const Value* const* values) const noexcept {
+    const Prefix* pre = prefixes_.data();
+    const std::size_t n = prefixes_.size() - 1;
+    // The fixed bound covers columns [lead, n) as well as [0, lead).
+    std::size_t bound = fixed_bound_ + lead_len;
+    for (std::size_t i = lead; i < n; ++i)
+        if (values[i]->type == Type::String) bound += value_bound(*values[i]);
+    char* const start = out.reserve(bound);
+    // Key text is short: overlapping 16-byte moves up to 64 bytes, no call.
+    if (lead_len >= 16 && lead_len <= 64) {
+        std::memcpy(start, lead_text, 16);
+        if (lead_len > 32) {
+            std::memcpy(start + 16, lead_text + 16, 16);
+            if (lead_len > 48) std::memcpy(start + 32, lead_text + 32, 16);
         }
-        std::memcpy(p, text + pre[n].offset, kSlot);
+        std::memcpy(start + lead_len - 16, lead_text + lead_len - 16, 16);
     } else {
-        for (std::size_t i = 0; i < n; ++i) {
-            std::memcpy(p, text + pre[i].offset, pre[i].len);
-            p = write_value(p + pre[i].len, at(i));
-        }
-        std::memcpy(p, text + pre[n].offset, pre[n].len);
+        std::memcpy(start, lead_text, lead_len);
     }
+    const auto at = [values](std::size_t i) -> const Value& { return *values[i]; };
+    char* p = write_columns(start + lead_len, at, lead, n);
+    if (short_prefixes_) [[likely]]
+        std::memcpy(p, text_.data() + pre[n].offset, kSlot);
+    else
+        std::memcpy(p, text_.data() + pre[n].offset, pre[n].len);
     p += pre[n].len;
     out.commit(static_cast<std::size_t>(p - start));
 }

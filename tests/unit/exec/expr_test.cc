@@ -1522,6 +1522,26 @@ void expect_same_rows(const std::vector<OutputColumn>& cols, const std::vector<s
     EXPECT_EQ(got_values, want);
     EXPECT_EQ(got_refs, want);
     EXPECT_EQ(got_fields, want);
+    // Leading columns rendered once (the emitters' cached key text), then
+    // the row written after them: the same text for every split.
+    for (uint32_t lead = 0; lead <= cols.size(); ++lead) {
+        std::string got_lead;
+        {
+            OutBuffer out(capacity, append_sink, &got_lead);
+            detail::RowFormat f(cols);
+            for (const auto& r : rows) {
+                std::vector<const Value*> refs;
+                for (const Value& v : r) refs.push_back(&v);
+                std::vector<char> text(f.lead_bound(refs.data(), lead));
+                const char* end = f.write_lead(text.data(), refs.data(), lead);
+                // Exactly the text's bytes: a copy past them would read the heap's.
+                const std::vector<char> exact(static_cast<const char*>(text.data()), end);
+                f.write_after_lead(out, exact.data(), static_cast<uint32_t>(exact.size()), lead, refs.data());
+            }
+            out.flush();
+        }
+        EXPECT_EQ(got_lead, want) << "lead " << lead;
+    }
 }
 
 TEST(RowFormat, SameTextAsRowWriter) {
