@@ -8,42 +8,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <vector>
 
+#include "counting_new.h"
 #include "sluice/decode.h"
 
-namespace {
-std::atomic<uint64_t> g_allocs{0};
-
-void* counted_alloc(std::size_t n, std::size_t align) {
-    g_allocs.fetch_add(1, std::memory_order_relaxed);
-    return align > alignof(std::max_align_t) ? std::aligned_alloc(align, (n + align - 1) / align * align)
-                                             : std::malloc(n ? n : 1);
-}
-void* counted_alloc_or_throw(std::size_t n, std::size_t align) {
-    if (void* p = counted_alloc(n, align)) return p;
-    throw std::bad_alloc();
-}
-}  // namespace
-
-void* operator new(std::size_t n) { return counted_alloc_or_throw(n, 0); }
-void* operator new[](std::size_t n) { return counted_alloc_or_throw(n, 0); }
-void* operator new(std::size_t n, std::align_val_t a) { return counted_alloc_or_throw(n, static_cast<std::size_t>(a)); }
-void* operator new[](std::size_t n, std::align_val_t a) { return counted_alloc_or_throw(n, static_cast<std::size_t>(a)); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n, 0); }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n, 0); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace sluice {
 namespace {
@@ -59,9 +29,9 @@ std::vector<FieldPath> fields_of(std::initializer_list<std::vector<std::string>>
 }
 
 TEST(SteadyState, DecodeAllocatesNothing) {
-    const uint64_t at_start = g_allocs.load();
+    const uint64_t at_start = test::allocation_count();
     NdjsonDecoder dec(fields_of({{"a"}, {"s"}, {"o", "x"}, {"\xc3\xa9"}}), 4096);
-    EXPECT_GT(g_allocs.load(), at_start);  // the counter sees setup allocations
+    EXPECT_GT(test::allocation_count(), at_start);  // the counter sees setup allocations
     std::vector<std::string> lines = {
         R"({"a":1,"s":"plain","o":{"x":2.5,"y":[1,2,{"z":null}]},"skip":"str\"esc"})",
         R"({"\u00e9":"escaped key","s":"caf\u00e9","a":18446744073709551615})",
@@ -83,12 +53,12 @@ TEST(SteadyState, DecodeAllocatesNothing) {
         return ok;
     };
     EXPECT_EQ(run_all(), 4);  // warm-up
-    const uint64_t before = g_allocs.load();
+    const uint64_t before = test::allocation_count();
     int ok = 0;
     for (int i = 0; i < 1000; ++i) {
         ok += run_all();
     }
-    EXPECT_EQ(g_allocs.load() - before, 0u);
+    EXPECT_EQ(test::allocation_count() - before, 0u);
     EXPECT_EQ(ok, 4000);
 }
 
@@ -121,11 +91,11 @@ TEST(SteadyState, DecodeBlockAllocatesNothing) {
             block.data(), len, out, mm, [&] { ++records; }, [&] { ++rejects; });
     };
     run();  // warm-up
-    const uint64_t before = g_allocs.load();
+    const uint64_t before = test::allocation_count();
     for (int i = 0; i < 50; ++i) {
         run();
     }
-    EXPECT_EQ(g_allocs.load() - before, 0u);
+    EXPECT_EQ(test::allocation_count() - before, 0u);
     EXPECT_EQ(records, 51u * 401u);
     EXPECT_GT(dec.block_stats().windows, 51u * 20u);  // the stream was restarted many times
 }
@@ -147,20 +117,20 @@ TEST(SteadyState, NextChunkAllocatesNothing) {
     uint64_t oversize = 0;
     auto on_line = [&](const char*, std::size_t) { ++lines; };
     auto on_oversize = [&] { ++oversize; };
-    const uint64_t before = g_allocs.load();
+    const uint64_t before = test::allocation_count();
     while (r.next_chunk(on_line, on_oversize)) {
     }
-    EXPECT_EQ(g_allocs.load() - before, 0u);
+    EXPECT_EQ(test::allocation_count() - before, 0u);
     EXPECT_EQ(lines, 2000u);
     EXPECT_EQ(oversize, 20u);
 
     LineReader br(fd, 0, data.size(), 128, 64);
     uint64_t blocks = 0;
     oversize = 0;
-    const uint64_t before_blocks = g_allocs.load();
+    const uint64_t before_blocks = test::allocation_count();
     while (br.next_blocks([&](const char*, std::size_t) { ++blocks; }, on_oversize)) {
     }
-    EXPECT_EQ(g_allocs.load() - before_blocks, 0u);
+    EXPECT_EQ(test::allocation_count() - before_blocks, 0u);
     EXPECT_GT(blocks, 20u);
     EXPECT_EQ(oversize, 20u);
     ::close(fd);

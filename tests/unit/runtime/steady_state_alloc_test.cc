@@ -3,48 +3,19 @@
 // benchmark query shapes. Global operator new is replaced to count.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
 #include <cstring>
 #include <string.h>
 #include <memory>
-#include <new>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "counting_new.h"
 #include "runtime/ring_message.h"
 #include "sluice/decode.h"
 #include "sluice/exec.h"
 #include "sluice/sql.h"
 
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<uint64_t> g_allocations{0};
-
-void* counted_alloc(std::size_t n, std::size_t align) {
-    if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
-    void* p = align > alignof(std::max_align_t) ? std::aligned_alloc(align, (n + align - 1) / align * align)
-                                                : std::malloc(n ? n : 1);
-    if (!p) throw std::bad_alloc();
-    return p;
-}
-}  // namespace
-
-void* operator new(std::size_t n) { return counted_alloc(n, 0); }
-void* operator new[](std::size_t n) { return counted_alloc(n, 0); }
-void* operator new(std::size_t n, std::align_val_t a) { return counted_alloc(n, static_cast<std::size_t>(a)); }
-void* operator new[](std::size_t n, std::align_val_t a) { return counted_alloc(n, static_cast<std::size_t>(a)); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n, 0); }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n, 0); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace sluice {
 namespace {
@@ -185,13 +156,12 @@ uint64_t allocations_while_feeding(const std::string& sql) {
     const auto warm = blocks_of(0, 30000);
     const auto hot = blocks_of(30000, 200000);
     for (const auto& [bytes, n] : warm) p.feed(bytes, n);
-    g_allocations = 0;
-    g_counting = true;
+    const uint64_t before = test::allocation_count();
     for (const auto& [bytes, n] : hot) p.feed(bytes, n);
-    g_counting = false;
+    const uint64_t allocations = test::allocation_count() - before;
     EXPECT_EQ(p.counters().records_in, 230000u);
     EXPECT_EQ(p.counters().records_rejected, 0u);
-    return g_allocations.load();
+    return allocations;
 }
 
 TEST(SteadyState, GroupByEmitChangesAllocatesNothing) {
