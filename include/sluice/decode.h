@@ -130,9 +130,6 @@ public:
 private:
     // Fills buf_ after the carried partial line; returns bytes read, 0 at EOF, -1 on error.
     long fill();
-    // Hands out one line [p, p+len) without its '\n'.
-    template <class OnLine, class OnOversize>
-    void emit(const char* p, std::size_t len, OnLine& on_line, OnOversize& on_oversize);
     // Hands out the complete lines [p, end) (end[-1] == '\n') as blocks.
     template <class OnBlock, class OnOversize>
     void emit_blocks(const char* p, const char* end, OnBlock& on_block, OnOversize& on_oversize);

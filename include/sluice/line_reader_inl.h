@@ -1,7 +1,6 @@
-// LineReader::next_chunk / next_blocks: the per-chunk line scan, inline so the
-// callbacks are direct calls. next_chunk does one memchr per line; next_blocks
-// only looks for lines longer than max_record (one memrchr per max_record
-// bytes). The only copy is the partial last line, moved to the front of the
+// LineReader::next_blocks (and next_chunk, its line-by-line form): the
+// per-chunk scan, inline so the callbacks are direct calls. next_blocks only
+// looks for lines longer than max_record (one memrchr per max_record bytes). The only copy is the partial last line, moved to the front of the
 // buffer after every callback of the chunk returned.
 #pragma once
 
@@ -14,82 +13,30 @@
 
 namespace sluice {
 
-template <class OnLine, class OnOversize>
-void LineReader::emit(const char* p, std::size_t len, OnLine& on_line, OnOversize& on_oversize) {
-    if (len != 0 && p[len - 1] == '\r') {
-        --len;
-    }
-    if (len > max_record_) [[unlikely]] {
-        on_oversize();
-        return;
-    }
-    // Blank lines are skipped; a record almost always starts with '{'.
-    for (std::size_t i = 0; i < len; ++i) {
-        const char c = p[i];
-        if (c != ' ' && c != '\t' && c != '\r') {
-            on_line(p, len);
-            return;
+// The lines of one block (complete lines, none oversized), each without its
+// '\n' and a trailing '\r'; blank lines are skipped.
+template <class OnLine>
+void for_each_line(const char* p, std::size_t len, OnLine& on_line) {
+    const char* const end = p + len;
+    while (p < end) {
+        const auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+        const char* stop = nl ? nl : end;
+        std::size_t n = static_cast<std::size_t>(stop - p);
+        if (n != 0 && p[n - 1] == '\r') --n;
+        for (std::size_t i = 0; i < n; ++i) {
+            const char c = p[i];
+            if (c != ' ' && c != '\t' && c != '\r') {
+                on_line(p, n);
+                break;
+            }
         }
+        p = stop + 1;
     }
 }
 
 template <class OnLine, class OnOversize>
 bool LineReader::next_chunk(OnLine&& on_line, OnOversize&& on_oversize) {
-    if (eof_) {
-        return false;
-    }
-    const long got = fill();
-    if (got <= 0) {
-        eof_ = true;
-        if (got == 0) {
-            // End of input: an unterminated last line (or oversized tail) still counts.
-            if (skipping_) {
-                skipping_ = false;
-                on_oversize();
-            } else if (carry_ != 0) {
-                emit(buf_, carry_, on_line, on_oversize);
-            }
-        }
-        carry_ = 0;
-        return false;
-    }
-    const char* line = buf_;
-    const char* const last = buf_ + carry_ + static_cast<std::size_t>(got);
-    // The carried bytes hold no '\n': search only the new ones.
-    const char* scan = buf_ + carry_;
-    if (skipping_) {
-        const auto* nl = static_cast<const char*>(std::memchr(scan, '\n', static_cast<std::size_t>(last - scan)));
-        if (nl == nullptr) {
-            carry_ = 0;
-            return true;
-        }
-        skipping_ = false;
-        on_oversize();
-        line = nl + 1;
-        scan = line;
-    }
-    for (;;) {
-        const auto* nl = static_cast<const char*>(std::memchr(scan, '\n', static_cast<std::size_t>(last - scan)));
-        if (nl == nullptr) {
-            break;
-        }
-        emit(line, static_cast<std::size_t>(nl - line), on_line, on_oversize);
-        line = nl + 1;
-        scan = line;
-    }
-    // Keep the partial last line, unless it is already too long to be a record
-    // (max + 1: its last byte may be a '\r' that the '\n' would strip).
-    const std::size_t tail = static_cast<std::size_t>(last - line);
-    if (tail > max_record_ + 1) {
-        skipping_ = true;
-        carry_ = 0;
-    } else {
-        if (tail != 0 && line != buf_) {
-            std::memmove(buf_, line, tail);
-        }
-        carry_ = tail;
-    }
-    return true;
+    return next_blocks([&on_line](const char* p, std::size_t n) { for_each_line(p, n, on_line); }, on_oversize);
 }
 
 template <class OnBlock, class OnOversize>
@@ -172,7 +119,8 @@ bool LineReader::next_blocks(OnBlock&& on_block, OnOversize&& on_oversize) {
             line = nl + 1;
         }
     }
-    // Keep the partial last line, as next_chunk does.
+    // Keep the partial last line, unless it is already too long to be a record
+    // (max + 1: its last byte may be a '\r' that the '\n' would strip).
     const std::size_t tail = static_cast<std::size_t>(last - line);
     if (tail > max_record_ + 1) {
         skipping_ = true;

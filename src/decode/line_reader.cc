@@ -21,7 +21,7 @@ LineReader::LineReader(int fd, uint64_t begin, uint64_t end, std::size_t chunk_b
     if (end != UINT64_MAX && end < begin) {
         throw std::invalid_argument("LineReader: range end before begin");
     }
-    // A carried partial line is at most max_record_ + 1 bytes (see next_chunk).
+    // A carried partial line is at most max_record_ + 1 bytes (see next_blocks).
     cap_ = max_record_ + 1 + chunk_;
     buf_ = static_cast<char*>(::operator new(cap_ + kDecodePadding, std::align_val_t(kCacheLine)));
     // Zeroed once, so the padding after the last line never holds stale bytes
