@@ -37,17 +37,7 @@ die() {
 command -v python3 >/dev/null || die "python3 is required"
 
 # --- scenarios (BENCH.md): data set and SQL ---------------------------------
-declare -A DATASET SQL
-DATASET[S0]=s0
-SQL[S0]="SELECT order_id, customer_id, order_date, total_amount FROM orders WHERE total_amount > 100"
-DATASET[S2]=s2
-SQL[S2]="SELECT symbol, COUNT(*) AS trade_count, AVG(price) AS avg_price, MIN(price) AS min_price, MAX(price) AS max_price, SUM(quantity) AS total_quantity FROM market_data GROUP BY symbol"
-DATASET[S3a]=s3-dense
-SQL[S3a]="SELECT trader_id, symbol, COUNT(*) AS trade_count, AVG(price) AS avg_price, SUM(quantity) AS total_quantity, SUM(price * quantity) AS total_value FROM market_data GROUP BY trader_id, symbol WINDOW TUMBLING (trade_time, INTERVAL '1' MINUTE)"
-DATASET[S3b]=s3-dense
-SQL[S3b]="${SQL[S3a]} EMIT CHANGES"
-DATASET[1BRC]=1brc
-SQL[1BRC]="SELECT station, MIN(temperature) AS min_temp, AVG(temperature) AS avg_temp, MAX(temperature) AS max_temp FROM measurements GROUP BY station EMIT FINAL"
+source "$ROOT/bench/scenarios.sh"
 
 for sc in $SCENARIOS; do
     [[ -n ${DATASET[$sc]+x} ]] || die "unknown scenario '$sc' (S0 S2 S3a S3b 1BRC)"
