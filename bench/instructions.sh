@@ -28,6 +28,7 @@ SLUICE=$BUILD/sluice
 GEN=$BUILD/tools/sluice-gen
 [[ -x $SLUICE && -x $GEN ]] || die "build sluice and sluice-gen in $BUILD first (scripts/build.sh)"
 
+# shellcheck source=bench/scenarios.sh
 source "$ROOT/bench/scenarios.sh"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sluice-instructions.XXXXXX")

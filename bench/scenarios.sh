@@ -1,5 +1,5 @@
 # The BENCH.md scenarios: data set and SQL of each (sourced by the bench scripts).
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 declare -A DATASET SQL
 DATASET[S0]=s0
 SQL[S0]="SELECT order_id, customer_id, order_date, total_amount FROM orders WHERE total_amount > 100"

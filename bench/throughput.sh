@@ -37,6 +37,7 @@ die() {
 command -v python3 >/dev/null || die "python3 is required"
 
 # --- scenarios (BENCH.md): data set and SQL ---------------------------------
+# shellcheck source=bench/scenarios.sh
 source "$ROOT/bench/scenarios.sh"
 
 for sc in $SCENARIOS; do
