@@ -40,6 +40,16 @@ TEST(Explain, GroupedWindowedQuery) {
     EXPECT_TRUE(has_line(text, "limit: 10")) << text;
 }
 
+TEST(Explain, FinalGroupByCombinesOnTheReader) {
+    const std::string text = explain(must_plan("SELECT k, MIN(t) AS lo FROM m GROUP BY k EMIT FINAL"));
+    EXPECT_TRUE(has_line(text,
+                         "routing: combined on the reading shard; at end of input each group's partial goes to "
+                         "hash(key) -> shard"))
+        << text;
+    const std::string changes = explain(must_plan("SELECT k, MIN(t) AS lo FROM m GROUP BY k"));
+    EXPECT_TRUE(has_line(changes, "routing: hash(key) -> shard")) << changes;
+}
+
 TEST(Explain, StatelessQuery) {
     const std::string text = explain(must_plan(
         "SELECT id, (a + b) * 2 AS x, CASE WHEN s LIKE 'a%' THEN 'yes' ELSE 'no' END AS c, CAST(q AS BIGINT) AS n "
