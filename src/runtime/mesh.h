@@ -11,20 +11,23 @@
 
 namespace sluice {
 
+// Bytes of each ring, and the largest message one carries (SpscRing's limit).
+inline constexpr uint32_t kMeshRingBytes = 4u << 20;
+inline constexpr uint32_t kMaxRingMessage = kMeshRingBytes / 4;
+
 class Mesh {
 public:
-    Mesh(uint32_t shards, uint32_t ring_bytes) : n_(shards), ring_bytes_(ring_bytes), rings_(shards * shards) {}
+    explicit Mesh(uint32_t shards) : n_(shards), rings_(shards * shards) {}
 
     void create_inbound(uint32_t to) {
         for (uint32_t from = 0; from < n_; ++from)
-            if (from != to) rings_[from * n_ + to] = std::make_unique<SpscRing>(ring_bytes_);
+            if (from != to) rings_[from * n_ + to] = std::make_unique<SpscRing>(kMeshRingBytes);
     }
     SpscRing& ring(uint32_t from, uint32_t to) { return *rings_[from * n_ + to]; }
     uint32_t shards() const { return n_; }
 
 private:
     uint32_t n_;
-    uint32_t ring_bytes_;
     std::vector<std::unique_ptr<SpscRing>> rings_;
 };
 

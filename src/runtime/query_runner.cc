@@ -23,7 +23,6 @@ namespace sluice {
 namespace {
 
 constexpr uint32_t kMaxShards = 256;
-constexpr uint32_t kRingBytes = 4u << 20;
 
 class Fd {
 public:
@@ -89,7 +88,7 @@ Result<QueryStats> run_query(const QueryOptions& options) {
         bounds = split_at_lines(in.get(), static_cast<uint64_t>(st.st_size), sources);
     }
 
-    Mesh mesh(options.shards, kRingBytes);
+    Mesh mesh(options.shards);
     OutputWriter writer(out.get(), options.shards, plan.limit);
     std::barrier<> started(static_cast<std::ptrdiff_t>(options.shards));
     RunShared shared;

@@ -22,6 +22,7 @@ QueryShard::QueryShard(const ShardSetup& setup, RunShared& shared)
       shared_(shared),
       plan_(*setup.plan),
       aggregate_(setup.plan->is_aggregate()),
+      global_(setup.plan->is_global_aggregate()),
       local_(false),
       windowed_(setup.plan->is_windowed()),
       idler_(setup.idle) {}
@@ -149,13 +150,21 @@ void QueryShard::on_record() {
         ++counters_.records_processed;
         return;
     }
+    const uint32_t home = partition_of(prepared_.hash, setup_.shards);
+    const uint32_t owner = local_ ? setup_.id : home;
+    if (home != setup_.id && !global_ && record_msg_size(prepared_) > kMaxRingMessage) [[unlikely]] {
+        // Key and argument values too big to cross a ring in one message: the
+        // record is rejected and counted, as an oversized line is (also when
+        // combining, whose partial would travel to the same owner later).
+        ++counters_.records_rejected;
+        return;
+    }
     const int64_t wm_before = watermark_;
     const uint64_t seq = seq_++;
     if (windowed_ && prepared_.ts > max_event_ms_) {
         max_event_ms_ = prepared_.ts;
         watermark_ = saturating_sub(max_event_ms_, plan_.props.max_out_of_orderness_ms);
     }
-    const uint32_t owner = local_ ? setup_.id : partition_of(prepared_.hash, setup_.shards);
     if (owner == setup_.id) {
         AggInput in;
         in.hash = prepared_.hash;
@@ -181,7 +190,7 @@ void* QueryShard::alloc_blocking(uint32_t to, uint32_t bytes) {
     void* p = ring.try_alloc(bytes);
     if (p) [[likely]]
         return p;
-    if (bytes > ring.capacity() / 4) {
+    if (bytes > kMaxRingMessage) {
         fail("a message of " + std::to_string(bytes) + " bytes does not fit a shard ring");
         return nullptr;
     }

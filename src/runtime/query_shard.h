@@ -82,7 +82,8 @@ private:
     RunShared& shared_;
     const Plan& plan_;
     const bool aggregate_;
-    bool local_;  // records stay on this shard (the state aggregates locally)
+    const bool global_;  // no GROUP BY: every record stays on its reading shard
+    bool local_;         // records stay on this shard (the state aggregates locally)
     const bool windowed_;
     Idler idler_;
 

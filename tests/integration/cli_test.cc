@@ -199,6 +199,28 @@ TEST_F(Cli, ShardCountDoesNotChangeResults) {
     EXPECT_EQ(a, sorted_lines(par.out));
 }
 
+// Keys too big to cross a shard ring are rejected and counted, never fatal.
+TEST_F(Cli, HugeKeysAreCountedNotFatal) {
+    std::string in;
+    for (int i = 0; i < 6; ++i) in += "{\"k\":\"" + std::string(1500000, static_cast<char>('a' + i)) + "\",\"v\":1}\n";
+    in += trades(50);
+    spit(path("in.ndjson"), in);
+    for (const char* emit : {"EMIT CHANGES", "EMIT FINAL"}) {
+        RunResult r = run({"query", "-e", std::string("SELECT k, SUM(v) AS s FROM t GROUP BY k ") + emit, "--input",
+                           path("in.ndjson"), "--output", path("out.ndjson"), "--shards", "2",
+                           "--max-record-bytes", "4000000", "--stats", path("stats.json")});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const std::string stats = slurp(path("stats.json"));
+        auto counter = [&](const std::string& name) {
+            const auto at = stats.find("\"" + name + "\":");
+            return at == std::string::npos ? -1L : std::stol(stats.substr(at + name.size() + 3));
+        };
+        EXPECT_EQ(counter("records_in"), 56) << stats;
+        EXPECT_EQ(counter("records_processed") + counter("records_rejected"), 56) << stats;
+        EXPECT_GT(counter("records_processed"), 50) << stats;
+    }
+}
+
 TEST_F(Cli, ParallelReadNeedsARegularFile) {
     RunResult r = run({"query", "-e", "SELECT sym FROM t", "--shards", "2", "--parallel-read"}, trades(3), true);
     EXPECT_EQ(r.exit_code, 1);
