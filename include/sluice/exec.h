@@ -142,9 +142,10 @@ void for_each_partial(const std::vector<uint8_t>& bytes, F&& f) {
 // whose key hashes to this shard. Aggregates without GROUP BY run in two
 // phases: every shard keeps partial accumulators and ships snapshots through
 // the PartialOutbox to the merge shard (shard 0), which merges and emits.
-// GROUP BY ... EMIT FINAL without a window combines too: the reading shard
-// aggregates what it reads and ships each group's partial to its owner once
-// its input ends, instead of routing every record.
+// GROUP BY ... EMIT FINAL combines too: the reading shard aggregates what it
+// reads and ships each group's partial to its owner once its input ends (no
+// window) or once a window closes on it, instead of routing every record;
+// owners emit a window when every shard has shipped past its end.
 class QueryState {
 public:
     QueryState(const Plan& plan, uint32_t shard, uint32_t shards, uint32_t sources, OutBuffer& out,

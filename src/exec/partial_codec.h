@@ -7,6 +7,9 @@
 //   End      : the sender is done; nothing follows
 //   Group    : a combined group for its owner: a = key length, then the key
 //              bytes and the serialized accumulator block (merged in)
+//   WindowGroup: the same for one window's group: b = window start
+//   Shipped  : the sender has shipped every WindowGroup of windows ending at
+//              or before a (+infinity: it is done)
 #pragma once
 
 #include <cstddef>
@@ -16,7 +19,7 @@
 
 namespace sluice {
 
-enum class PartialKind : uint8_t { Snapshot = 1, Watermark = 2, End = 3, Group = 4 };
+enum class PartialKind : uint8_t { Snapshot = 1, Watermark = 2, End = 3, Group = 4, WindowGroup = 5, Shipped = 6 };
 
 struct PartialHeader {
     PartialKind kind = PartialKind::End;
@@ -52,7 +55,7 @@ inline void end_partial(std::vector<uint8_t>& out, std::size_t at) noexcept {
 inline bool read_partial_header(const uint8_t* payload, uint32_t len, PartialHeader& h) noexcept {
     if (len < kPartialHeaderBytes) return false;
     const uint8_t kind = payload[0];
-    if (kind < 1 || kind > 4) return false;
+    if (kind < 1 || kind > 6) return false;
     h.kind = static_cast<PartialKind>(kind);
     std::memcpy(&h.shard, payload + 4, 4);
     std::memcpy(&h.a, payload + 8, 8);

@@ -115,7 +115,10 @@ struct alignas(kCacheLine) QueryState::Impl {
           group_block_(lead_ != 0 ? text_off_ + static_cast<uint32_t>(sizeof(KeyText)) : layout_.block_size()),
           table_(group_block_, mode_ == Mode::Global ? kGlobalArenaChunk : kGroupArenaChunk),
           local_(layout_.block_size(), kGroupArenaChunk),
+          wcombine_(mode_ == Mode::Windowed && final_ && shards_ > 1),
+          shipped_(shards_),
           windows_(group_block_, mode_ == Mode::Global ? kGlobalArenaChunk : kGroupArenaChunk),
+          owned_(group_block_, kGroupArenaChunk),
           scratch_(16 * 1024),
           merge_scratch_(16 * 1024) {
         check_window(plan.window);
@@ -191,7 +194,7 @@ struct alignas(kCacheLine) QueryState::Impl {
         }
     }
 
-    bool aggregates_locally() const noexcept { return mode_ == Mode::Global || combine_; }
+    bool aggregates_locally() const noexcept { return mode_ == Mode::Global || combine_ || wcombine_; }
 
     // Combined groups go to their owners: merged here when this shard owns
     // them, else shipped (key, serialized block) ahead of the end markers.
@@ -316,12 +319,64 @@ struct alignas(kCacheLine) QueryState::Impl {
             OpenWindow& f = windows_.front();
             if (mode_ == Mode::Global) {
                 if (final_ || f.dirty) ship_snapshot(f.start, f.end, *f.table);
+            } else if (wcombine_) {
+                ship_window_groups(f);
             } else if (final_) {
                 emit_table(*f.table, f.start, f.end);
             }
             windows_.close_front();
         }
         if (mode_ == Mode::Global) ship_mark(PartialKind::Watermark, w);
+        if (wcombine_) {
+            // Every owner learns that this shard shipped all it had for windows up to w.
+            std::vector<uint8_t>& box = outbox_.bytes;
+            for (uint32_t to = 0; to < shards_; ++to)
+                end_partial(box, begin_partial(box, PartialHeader{PartialKind::Shipped, shard_, w, 0}, to));
+        }
+    }
+
+    // A window closed on this (reading) shard: each group goes to its owner.
+    void ship_window_groups(OpenWindow& f) noexcept {
+        GroupTable& t = *f.table;
+        std::vector<uint8_t>& box = outbox_.bytes;
+        for (uint32_t i = 0; i < t.size(); ++i) {
+            const uint32_t key_len = t.key_len_at(i);
+            const uint32_t owner = partition_of(t.hash_at(i), shards_);
+            const std::size_t at =
+                begin_partial(box, PartialHeader{PartialKind::WindowGroup, shard_, key_len, f.start}, owner);
+            box.insert(box.end(), t.key_at(i), t.key_at(i) + key_len);
+            layout_.serialize(t.block_at(i), box);
+            end_partial(box, at);
+        }
+    }
+
+    // A window group combined on a reading shard: merged into the owned
+    // window, emitted once every shard has shipped past the window's end.
+    void on_window_group(const PartialHeader& h, const uint8_t* body, uint32_t len) noexcept {
+        if (h.a < 0 || static_cast<uint64_t>(h.a) > len) return;
+        const WindowBounds w = assign_window(h.b);
+        if (w.end <= owned_closed_) return;  // a sender ships a window before marking it shipped
+        const auto key_len = static_cast<uint32_t>(h.a);
+        const std::size_t bytes = std::max<std::size_t>(layout_.block_size(), 8);
+        auto* part = static_cast<uint8_t*>(merge_scratch_.alloc(bytes, AggLayout::kBlockAlign));
+        if (layout_.deserialize(part, body + key_len, body + len, merge_scratch_)) {
+            GroupTable& t = *owned_.find_or_open(w.start, w.end).table;
+            const GroupTable::Hit hit = t.find_or_insert(hash64(body, key_len), body, key_len);
+            if (hit.inserted) layout_.init(hit.block);
+            layout_.merge(hit.block, part, t.arena());
+        }
+        merge_scratch_.reset();
+    }
+
+    void on_shipped(const PartialHeader& h) noexcept {
+        if (!shipped_.advance(static_cast<uint16_t>(h.shard), h.a)) return;
+        const int64_t w = shipped_.min();
+        owned_closed_ = w;
+        while (!owned_.empty() && owned_.front().end <= w) {
+            emit_table(*owned_.front().table, owned_.front().start, owned_.front().end);
+            owned_.close_front();
+        }
+        if (w == kWatermarkMax) owned_done_ = true;
     }
 
     // Every source ended: flush what is left.
@@ -432,6 +487,15 @@ struct alignas(kCacheLine) QueryState::Impl {
     void on_partial(const uint8_t* payload, uint32_t len) noexcept {
         PartialHeader h;
         if (!read_partial_header(payload, len, h) || h.shard >= shards_) return;
+        if (h.kind == PartialKind::WindowGroup) {
+            if (wcombine_)
+                on_window_group(h, payload + kPartialHeaderBytes, len - static_cast<uint32_t>(kPartialHeaderBytes));
+            return;
+        }
+        if (h.kind == PartialKind::Shipped) {
+            if (wcombine_) on_shipped(h);
+            return;
+        }
         if (h.kind == PartialKind::Group) {
             if (combine_)
                 on_group_partial(h, payload + kPartialHeaderBytes, len - static_cast<uint32_t>(kPartialHeaderBytes));
@@ -441,6 +505,8 @@ struct alignas(kCacheLine) QueryState::Impl {
         const auto from = static_cast<uint16_t>(h.shard);
         switch (h.kind) {
             case PartialKind::Group:
+            case PartialKind::WindowGroup:
+            case PartialKind::Shipped:
                 return;
             case PartialKind::Snapshot: {
                 // A shard ships a window before the watermark that closes it, so
@@ -494,7 +560,10 @@ struct alignas(kCacheLine) QueryState::Impl {
         merge_scratch_.reset();
     }
 
-    bool finished() const noexcept { return merge_ ? merge_done_ : done_; }
+    bool finished() const noexcept {
+        if (merge_) return merge_done_;
+        return wcombine_ ? done_ && owned_done_ : done_;
+    }
 
     std::size_t group_count() const noexcept {
         switch (mode_) {
@@ -535,7 +604,12 @@ struct alignas(kCacheLine) QueryState::Impl {
     const uint32_t group_block_;         // a group's block: accumulators (+ KeyText)
     GroupTable table_;                   // Grouped groups (owned); non-windowed Global block
     GroupTable local_;                   // combine_: every group this shard read, until its input ends
-    WindowSet windows_;
+    const bool wcombine_;                // windowed EMIT FINAL on several shards: combine per window, then ship
+    SourceWatermarks shipped_;           // wcombine_: per shard, windows shipped through this watermark
+    WindowSet windows_;                  // open windows (wcombine_: of the records this shard read)
+    WindowSet owned_;                    // wcombine_: windows of the groups this shard owns, being merged
+    int64_t owned_closed_ = kWatermarkMin;
+    bool owned_done_ = false;
     bool global_dirty_ = false;          // the non-windowed Global block changed since its last snapshot
     bool done_ = false;                  // every source ended, all emitted or shipped
     uint64_t rows_ = 0;

@@ -250,7 +250,9 @@ private:
 std::string routing(const Plan& plan) {
     if (plan.is_aggregate()) {
         if (plan.group_keys.empty()) return "two-phase: partial per shard, merged on shard 0";
-        if (!plan.is_windowed() && plan.emit == EmitMode::Final)
+        if (plan.emit == EmitMode::Final && plan.is_windowed())
+            return "combined on the reading shard; when a window closes, each group's partial goes to hash(key) -> shard";
+        if (plan.emit == EmitMode::Final)
             return "combined on the reading shard; at end of input each group's partial goes to hash(key) -> shard";
         return "hash(key) -> shard";
     }

@@ -26,7 +26,10 @@ TEST(Explain, GroupedWindowedQuery) {
     EXPECT_TRUE(has_line(text, "  2: ts")) << text;
     EXPECT_TRUE(has_line(text, "where: v > 1.5 AND k <> 'x'")) << text;
     EXPECT_TRUE(has_line(text, "  key0 = k [runtime]")) << text;
-    EXPECT_TRUE(has_line(text, "routing: hash(key) -> shard")) << text;
+    EXPECT_TRUE(has_line(text,
+                         "routing: combined on the reading shard; when a window closes, each group's partial goes "
+                         "to hash(key) -> shard"))
+        << text;
     EXPECT_TRUE(has_line(text, "  agg0 = COUNT(*) [count rows]")) << text;
     EXPECT_TRUE(has_line(text, "  agg1 = SUM(v * 2) [sum of v * 2]")) << text;
     EXPECT_TRUE(has_line(text, "window: TUMBLING(ts, 5s)")) << text;
