@@ -11,8 +11,8 @@ shards="${SHARDS:-$(( $(nproc) > 1 ? 2 : 1 ))}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-echo "== generating $n trades (trader_id, symbol, price, quantity, trade_time)"
-"$build/tools/sluice-gen" --scenario s3 --count "$n" --output "$work/trades.ndjson"
+echo "== generating $n trades (trader_id, symbol, price, quantity, trade_time; 1,000 trades a second)"
+"$build/tools/sluice-gen" --scenario s3-dense --count "$n" --output "$work/trades.ndjson"
 head -n 3 "$work/trades.ndjson"
 
 sql="SELECT trader_id, symbol, _WINDOW_START AS window_start, COUNT(*) AS trades,
@@ -28,7 +28,7 @@ echo
 "$build/sluice" explain -e "$sql"
 echo
 "$build/sluice" query -e "$sql" --input "$work/trades.ndjson" --output "$work/out.ndjson" \
-  --shards "$shards" --stats "$work/stats.json"
+  --shards "$shards" --parallel-read --stats "$work/stats.json"
 echo "== sample result rows"
 head -n 5 "$work/out.ndjson"
 echo
