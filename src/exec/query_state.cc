@@ -181,7 +181,11 @@ struct alignas(kCacheLine) QueryState::Impl {
     }
 
     [[gnu::always_inline]] void apply_grouped(const AggInput& in) noexcept {
-        GroupTable& t = combine_ ? local_ : table_;
+        apply(combine_ ? local_ : table_, in, 0, 0);
+    }
+
+    // Updates the record's group in t and, for EMIT CHANGES, emits its row.
+    [[gnu::always_inline]] void apply(GroupTable& t, const AggInput& in, int64_t ws, int64_t we) noexcept {
         const GroupTable::Hit hit = t.find_or_insert(in.hash, in.key, in.key_len);
         if (hit.inserted) [[unlikely]]
             init_group(hit.block);
@@ -190,7 +194,7 @@ struct alignas(kCacheLine) QueryState::Impl {
             if (lead_ != 0)
                 emit_cached(t, hit.index, hit.block);
             else
-                emit(t.key_at(hit.index), t.key_len_at(hit.index), hit.block, 0, 0);
+                emit(t.key_at(hit.index), t.key_len_at(hit.index), hit.block, ws, we);
         }
     }
 
@@ -205,7 +209,7 @@ struct alignas(kCacheLine) QueryState::Impl {
             const uint64_t hash = local_.hash_at(i);
             const uint32_t owner = partition_of(hash, shards_);
             if (owner == shard_) {
-                merge_group(hash, local_.key_at(i), local_.key_len_at(i), local_.block_at(i));
+                merge_group(table_, hash, local_.key_at(i), local_.key_len_at(i), local_.block_at(i));
                 continue;
             }
             const uint32_t key_len = local_.key_len_at(i);
@@ -218,20 +222,27 @@ struct alignas(kCacheLine) QueryState::Impl {
         local_.clear();
     }
 
-    void merge_group(uint64_t hash, const uint8_t* key, uint32_t key_len, const uint8_t* block) noexcept {
-        const GroupTable::Hit hit = table_.find_or_insert(hash, key, key_len);
+    // Merges a group's accumulators (combined elsewhere) into t.
+    void merge_group(GroupTable& t, uint64_t hash, const uint8_t* key, uint32_t key_len,
+                     const uint8_t* block) noexcept {
+        const GroupTable::Hit hit = t.find_or_insert(hash, key, key_len);
         if (hit.inserted) layout_.init(hit.block);
-        layout_.merge(hit.block, block, table_.arena());
+        layout_.merge(hit.block, block, t.arena());
     }
 
     // A combined group from another shard (this shard owns its key).
     void on_group_partial(const PartialHeader& h, const uint8_t* body, uint32_t len) noexcept {
+        merge_shipped_group(table_, h, body, len);
+    }
+
+    // A shipped group (h.a = key length; key bytes, then the serialized block) merged into t.
+    void merge_shipped_group(GroupTable& t, const PartialHeader& h, const uint8_t* body, uint32_t len) noexcept {
         if (h.a < 0 || static_cast<uint64_t>(h.a) > len) return;
         const auto key_len = static_cast<uint32_t>(h.a);
         const std::size_t bytes = std::max<std::size_t>(layout_.block_size(), 8);
         auto* part = static_cast<uint8_t*>(merge_scratch_.alloc(bytes, AggLayout::kBlockAlign));
         if (layout_.deserialize(part, body + key_len, body + len, merge_scratch_))
-            merge_group(hash64(body, key_len), body, key_len, part);
+            merge_group(t, hash64(body, key_len), body, key_len, part);
         merge_scratch_.reset();
     }
 
@@ -274,19 +285,7 @@ struct alignas(kCacheLine) QueryState::Impl {
             ow->dirty = true;
             return;
         }
-        const int64_t ws = ow->start;
-        const int64_t we = ow->end;
-        GroupTable& t = *ow->table;
-        const GroupTable::Hit hit = t.find_or_insert(in.hash, in.key, in.key_len);
-        if (hit.inserted) [[unlikely]]
-            init_group(hit.block);
-        layout_.update(hit.block, in.args, in.seq, t.arena(), counters_.type_mismatch);
-        if (!final_) {
-            if (lead_ != 0)
-                emit_cached(t, hit.index, hit.block);
-            else
-                emit(t.key_at(hit.index), t.key_len_at(hit.index), hit.block, ws, we);
-        }
+        apply(*ow->table, in, ow->start, ow->end);
     }
 
     WindowBounds assign_window(int64_t ts) const noexcept { return tumbling_window(ts, plan_.window.size_ms); }
@@ -353,19 +352,9 @@ struct alignas(kCacheLine) QueryState::Impl {
     // A window group combined on a reading shard: merged into the owned
     // window, emitted once every shard has shipped past the window's end.
     void on_window_group(const PartialHeader& h, const uint8_t* body, uint32_t len) noexcept {
-        if (h.a < 0 || static_cast<uint64_t>(h.a) > len) return;
         const WindowBounds w = assign_window(h.b);
         if (w.end <= owned_closed_) return;  // a sender ships a window before marking it shipped
-        const auto key_len = static_cast<uint32_t>(h.a);
-        const std::size_t bytes = std::max<std::size_t>(layout_.block_size(), 8);
-        auto* part = static_cast<uint8_t*>(merge_scratch_.alloc(bytes, AggLayout::kBlockAlign));
-        if (layout_.deserialize(part, body + key_len, body + len, merge_scratch_)) {
-            GroupTable& t = *owned_.find_or_open(w.start, w.end).table;
-            const GroupTable::Hit hit = t.find_or_insert(hash64(body, key_len), body, key_len);
-            if (hit.inserted) layout_.init(hit.block);
-            layout_.merge(hit.block, part, t.arena());
-        }
-        merge_scratch_.reset();
+        merge_shipped_group(*owned_.find_or_open(w.start, w.end).table, h, body, len);
     }
 
     void on_shipped(const PartialHeader& h) noexcept {
