@@ -95,17 +95,18 @@ struct Reader {
 
 // ---------------------------------------------------------------- SUM / AVG
 
-void sum_init(SumState& s) noexcept { s = SumState{0, 0.0, 0, 0, 0}; }
+void sum_init(SumState& s) noexcept { s = SumState{0, 0.0, 0.0, 0, 0, 0}; }
 
 void sum_add_int(SumState& s, int64_t x) noexcept {
     s.has_int = 1;
     if (s.overflow) {
-        s.dsum += static_cast<double>(x);
+        add_double(s, static_cast<double>(x));
         return;
     }
     int64_t r;
     if (__builtin_add_overflow(s.isum, x, &r)) {
-        s.dsum += static_cast<double>(s.isum) + static_cast<double>(x);
+        add_double(s, static_cast<double>(s.isum));
+        add_double(s, static_cast<double>(x));
         s.isum = 0;
         s.overflow = 1;
     } else {
@@ -121,7 +122,7 @@ bool sum_add(SumState& s, const Value& v, uint64_t& type_mismatch) noexcept {
     }
     if (v.type == Type::Double) {
         s.has_double = 1;
-        s.dsum += v.d;
+        add_double(s, v.d);
         return true;
     }
     if (!v.is_null()) ++type_mismatch;
@@ -131,10 +132,12 @@ bool sum_add(SumState& s, const Value& v, uint64_t& type_mismatch) noexcept {
 void sum_merge(SumState& into, const SumState& from) noexcept {
     into.has_int |= from.has_int;
     into.has_double |= from.has_double;
-    into.dsum += from.dsum;
+    add_double(into, from.dsum);
+    into.dcomp += from.dcomp;
     int64_t r;
     if (into.overflow || from.overflow || __builtin_add_overflow(into.isum, from.isum, &r)) {
-        into.dsum += static_cast<double>(into.isum) + static_cast<double>(from.isum);
+        add_double(into, static_cast<double>(into.isum));
+        add_double(into, static_cast<double>(from.isum));
         into.isum = 0;
         into.overflow = 1;
     } else {
@@ -145,6 +148,7 @@ void sum_merge(SumState& into, const SumState& from) noexcept {
 void sum_put(std::vector<uint8_t>& out, const SumState& s) noexcept {
     put(out, s.isum);
     put(out, s.dsum);
+    put(out, s.dcomp);
     put(out, s.has_int);
     put(out, s.has_double);
     put(out, s.overflow);
@@ -153,6 +157,7 @@ void sum_put(std::vector<uint8_t>& out, const SumState& s) noexcept {
 void sum_get(Reader& r, SumState& s) noexcept {
     s.isum = r.get<int64_t>();
     s.dsum = r.get<double>();
+    s.dcomp = r.get<double>();
     s.has_int = r.get<uint8_t>();
     s.has_double = r.get<uint8_t>();
     s.overflow = r.get<uint8_t>();

@@ -84,7 +84,7 @@ private:
     static bool sum_fast(agg::SumState& s, const Value& v) noexcept {
         if (v.type == Type::Double) {
             s.has_double = 1;
-            s.dsum += v.d;
+            agg::add_double(s, v.d);
             return true;
         }
         int64_t r;

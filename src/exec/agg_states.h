@@ -47,10 +47,13 @@ struct CountState {
 };
 
 // SUM stays exact in int64 while every input is an integer and no overflow
-// happened; doubles (and ints after an overflow) accumulate in dsum.
+// happened; doubles (and ints after an overflow) accumulate in dsum with a
+// running compensation (Neumaier), so the sum hardly depends on the order of
+// the additions: partial sums merged across shards give the 1-shard result.
 struct SumState {
     int64_t isum;
     double dsum;
+    double dcomp;  // the low-order bits dsum lost
     uint8_t has_int;
     uint8_t has_double;
     uint8_t overflow;  // the integer part was folded into dsum for good
@@ -117,8 +120,22 @@ inline void put_double(Value& o, double v) noexcept {
     o.type = Type::Double;
 }
 
+// dsum += x, keeping what rounding dropped in dcomp.
+inline void add_double(SumState& s, double x) noexcept {
+    const double t = s.dsum + x;
+    if (__builtin_fabs(s.dsum) >= __builtin_fabs(x))
+        s.dcomp += (s.dsum - t) + x;
+    else
+        s.dcomp += (x - t) + s.dsum;
+    s.dsum = t;
+}
+
 // Values of the common states (finalize's fast path and accumulators.cc).
-inline double sum_as_double(const SumState& s) noexcept { return s.dsum + static_cast<double>(s.isum); }
+inline double sum_as_double(const SumState& s) noexcept {
+    SumState t = s;
+    add_double(t, static_cast<double>(s.isum));
+    return t.dsum + t.dcomp;
+}
 
 inline Value sum_value(const SumState& s) noexcept {
     if (!s.has_int && !s.has_double) return Value::null();
