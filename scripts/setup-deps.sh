@@ -9,7 +9,7 @@ set -euo pipefail
 required=(
   g++ meson ninja-build pkg-config python3
   liburing-dev libhwloc-dev libabsl-dev libsimdjson-dev libtomlplusplus-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libbenchmark-dev
 )
 optional=(dpdk-dev libdpdk-dev librdkafka-dev gnuplot-nox clang libclang-rt-14-dev valgrind)
 
