@@ -6,6 +6,8 @@
 // the type_mismatch count must be identical.
 #include <gtest/gtest.h>
 
+#include "field_paths.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -20,25 +22,6 @@
 
 namespace sluice {
 namespace {
-
-std::vector<FieldPath> paths(std::initializer_list<std::string> dotted) {
-    std::vector<FieldPath> out;
-    for (const std::string& d : dotted) {
-        FieldPath f;
-        f.dotted = d;
-        std::size_t start = 0;
-        for (;;) {
-            const std::size_t dot = d.find('.', start);
-            f.parts.push_back(d.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
-            if (dot == std::string::npos) {
-                break;
-            }
-            start = dot + 1;
-        }
-        out.push_back(std::move(f));
-    }
-    return out;
-}
 
 // One outcome, printable: "X" for a reject, else the slot values and the
 // type_mismatch delta.

@@ -2,6 +2,8 @@
 // shape the engine must reject.
 #include <gtest/gtest.h>
 
+#include "field_paths.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -13,25 +15,6 @@
 
 namespace sluice {
 namespace {
-
-std::vector<FieldPath> paths(std::initializer_list<std::string> dotted) {
-    std::vector<FieldPath> out;
-    for (const std::string& d : dotted) {
-        FieldPath f;
-        f.dotted = d;
-        std::size_t start = 0;
-        for (;;) {
-            const std::size_t dot = d.find('.', start);
-            f.parts.push_back(d.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
-            if (dot == std::string::npos) {
-                break;
-            }
-            start = dot + 1;
-        }
-        out.push_back(std::move(f));
-    }
-    return out;
-}
 
 // A decoder plus an input buffer with the padding the contract requires.
 struct Harness {
