@@ -58,41 +58,9 @@ std::size_t GroupTable::free_slot(uint64_t hash) const noexcept {
     }
 }
 
-GroupTable::Hit GroupTable::find_or_insert_slow(uint64_t hash, const uint8_t* key, uint32_t len) noexcept {
-    const uint8_t tag = tag_of(hash);
-    std::size_t g = static_cast<std::size_t>(hash) & group_mask_;
-    for (std::size_t step = 1;; ++step) {
-        const uint64_t w = load_group(ctrl_, g);
-        for (uint64_t m = match_tag(w, tag); m != 0; m &= m - 1) {
-            const uint32_t idx = index_[g * kGroup + lowest_byte(m)];
-            const Header& h = header(idx);
-            if (h.hash == hash && h.key_len == len && detail::key_bytes_equal(h.key, key, len))
-                return Hit{block_at(idx), idx, false};
-        }
-        const uint64_t empty = match_empty(w);
-        if (empty != 0) {
-            std::size_t slot = g * kGroup + lowest_byte(empty);
-            if (size_ + 1 > max_load()) [[unlikely]] {
-                grow();
-                slot = free_slot(hash);
-            }
-            uint8_t* copy = nullptr;
-            if (len != 0) {
-                copy = static_cast<uint8_t*>(arena_.alloc(len, 1));
-                std::memcpy(copy, key, len);
-            }
-            const uint32_t idx = size_++;
-            auto* h = reinterpret_cast<Header*>(entries_ + std::size_t{idx} * stride_);
-            *h = Header{hash, copy, len, 0};
-            ctrl_[slot] = tag;
-            index_[slot] = idx;
-            return Hit{block_at(idx), idx, true};
-        }
-        g = (g + step) & group_mask_;
-    }
-}
-
-int64_t GroupTable::find(uint64_t hash, const uint8_t* key, uint32_t len) const noexcept {
+// The entry of (hash, key), or -1 with *empty set to the first empty slot on
+// the probe sequence (where the key would go).
+int64_t GroupTable::probe(uint64_t hash, const uint8_t* key, uint32_t len, std::size_t* empty) const noexcept {
     const uint8_t tag = tag_of(hash);
     std::size_t g = static_cast<std::size_t>(hash) & group_mask_;
     for (std::size_t step = 1;; ++step) {
@@ -102,9 +70,40 @@ int64_t GroupTable::find(uint64_t hash, const uint8_t* key, uint32_t len) const 
             const Header& h = header(idx);
             if (h.hash == hash && h.key_len == len && detail::key_bytes_equal(h.key, key, len)) return idx;
         }
-        if (match_empty(w) != 0) return -1;
-        g = (g + step) & group_mask_;
+        if (const uint64_t free = match_empty(w); free != 0) {
+            *empty = g * kGroup + lowest_byte(free);
+            return -1;
+        }
+        g = (g + step) & group_mask_;  // triangular: visits every group
     }
+}
+
+GroupTable::Hit GroupTable::find_or_insert_slow(uint64_t hash, const uint8_t* key, uint32_t len) noexcept {
+    std::size_t slot;
+    if (const int64_t found = probe(hash, key, len, &slot); found >= 0) {
+        const auto idx = static_cast<uint32_t>(found);
+        return Hit{block_at(idx), idx, false};
+    }
+    if (size_ + 1 > max_load()) [[unlikely]] {
+        grow();
+        slot = free_slot(hash);
+    }
+    uint8_t* copy = nullptr;
+    if (len != 0) {
+        copy = static_cast<uint8_t*>(arena_.alloc(len, 1));
+        std::memcpy(copy, key, len);
+    }
+    const uint32_t idx = size_++;
+    auto* h = reinterpret_cast<Header*>(entries_ + std::size_t{idx} * stride_);
+    *h = Header{hash, copy, len, 0};
+    ctrl_[slot] = tag_of(hash);
+    index_[slot] = idx;
+    return Hit{block_at(idx), idx, true};
+}
+
+int64_t GroupTable::find(uint64_t hash, const uint8_t* key, uint32_t len) const noexcept {
+    std::size_t unused;
+    return probe(hash, key, len, &unused);
 }
 
 void GroupTable::prefetch(uint64_t hash) const noexcept {

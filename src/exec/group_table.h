@@ -93,6 +93,7 @@ private:
 
     // The whole probe: later groups, or an insert.
     Hit find_or_insert_slow(uint64_t hash, const uint8_t* key, uint32_t len) noexcept;
+    int64_t probe(uint64_t hash, const uint8_t* key, uint32_t len, std::size_t* empty) const noexcept;
 
     struct Header {
         uint64_t hash;

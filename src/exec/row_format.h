@@ -44,6 +44,8 @@ private:
     void write_row(OutBuffer& out, At at) const noexcept;
     template <class At>
     char* write_columns(char* p, At at, std::size_t from, std::size_t to) const noexcept;
+    // The closing text of a row after its last column.
+    char* write_close(char* p) const noexcept;
 
     static constexpr std::size_t kSlot = 32;
 

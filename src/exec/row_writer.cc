@@ -366,9 +366,18 @@ char* RowFormat::write_columns(char* p, At at, std::size_t from, std::size_t to)
     return p;
 }
 
+// The row's closing text ("}\n"), kept as the last prefix slot.
+inline char* RowFormat::write_close(char* p) const noexcept {
+    const Prefix& close = prefixes_.back();
+    if (short_prefixes_) [[likely]]
+        std::memcpy(p, text_.data() + close.offset, kSlot);
+    else
+        std::memcpy(p, text_.data() + close.offset, close.len);
+    return p + close.len;
+}
+
 template <class At>
 void RowFormat::write_row(OutBuffer& out, At at) const noexcept {
-    const Prefix* pre = prefixes_.data();
     const std::size_t n = prefixes_.size() - 1;
     // Scalars are in the fixed bound; strings add their own worst case.
     std::size_t bound = fixed_bound_;
@@ -376,11 +385,7 @@ void RowFormat::write_row(OutBuffer& out, At at) const noexcept {
         if (at(i).type == Type::String) bound += value_bound(at(i));
     char* const start = out.reserve(bound);
     char* p = write_columns(start, at, 0, n);
-    if (short_prefixes_) [[likely]]
-        std::memcpy(p, text_.data() + pre[n].offset, kSlot);
-    else
-        std::memcpy(p, text_.data() + pre[n].offset, pre[n].len);
-    p += pre[n].len;
+    p = write_close(p);
     out.commit(static_cast<std::size_t>(p - start));
 }
 
@@ -397,7 +402,6 @@ char* RowFormat::write_lead(char* out, const Value* const* values, uint32_t lead
 
 void RowFormat::write_after_lead(OutBuffer& out, const char* lead_text, uint32_t lead_len, uint32_t lead,
                                  const Value* const* values) const noexcept {
-    const Prefix* pre = prefixes_.data();
     const std::size_t n = prefixes_.size() - 1;
     // The fixed bound covers columns [lead, n) as well as [0, lead).
     std::size_t bound = fixed_bound_ + lead_len;
@@ -417,11 +421,7 @@ void RowFormat::write_after_lead(OutBuffer& out, const char* lead_text, uint32_t
     }
     const auto at = [values](std::size_t i) -> const Value& { return *values[i]; };
     char* p = write_columns(start + lead_len, at, lead, n);
-    if (short_prefixes_) [[likely]]
-        std::memcpy(p, text_.data() + pre[n].offset, kSlot);
-    else
-        std::memcpy(p, text_.data() + pre[n].offset, pre[n].len);
-    p += pre[n].len;
+    p = write_close(p);
     out.commit(static_cast<std::size_t>(p - start));
 }
 
