@@ -1,8 +1,8 @@
 // Micro-benchmarks of the execution stage, decoder excluded: records of the
 // BENCH.md data sets are decoded once up front, then every pass runs them
-// through Prepare -> QueryState (or Projector) -> RowWriter into an OutBuffer
+// through Prepare -> QueryState (or Projector) -> RowFormat into an OutBuffer
 // whose sink discards, as one shard does for its own keys. Plus the pieces on
-// their own: group-table lookups, RowWriter::write, hash64, encode_key.
+// their own: group-table lookups, RowFormat::write, hash64, encode_key.
 //
 //   build-perf/bench/micro_exec                       # every benchmark
 //   build-perf/bench/micro_exec --benchmark_filter=Pipeline
@@ -26,6 +26,7 @@
 
 #include "../src/exec/group_table.h"
 #include "../src/exec/key_inline.h"
+#include "../src/exec/row_format.h"
 #include "gen_records.h"
 #include "sluice/base.h"
 #include "sluice/decode.h"
@@ -217,7 +218,7 @@ void BM_GroupTableLookup(benchmark::State& state) {
 }
 BENCHMARK(BM_GroupTableLookup)->Arg(100)->Arg(10000)->Arg(1000000)->Arg(10000000);
 
-// ------------------------------------------------------------------ RowWriter
+// ------------------------------------------------------------------ rows
 
 std::vector<OutputColumn> columns_named(std::initializer_list<const char*> names) {
     std::vector<OutputColumn> cols;
@@ -227,7 +228,7 @@ std::vector<OutputColumn> columns_named(std::initializer_list<const char*> names
 
 void run_writer(benchmark::State& state, const std::vector<OutputColumn>& cols, const std::vector<Value>& row) {
     OutBuffer out(256 * 1024, &discard, nullptr);
-    RowWriter w(cols);
+    detail::RowFormat w(cols);
     for (auto _ : state) {
         w.write(out, row.data());
         benchmark::ClobberMemory();

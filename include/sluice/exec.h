@@ -48,20 +48,6 @@ uint32_t encode_key(const Value* keys, uint32_t n, uint8_t* out, uint32_t cap) n
 // Inverse of encode_key; string values point into `bytes`.
 void decode_key(const uint8_t* bytes, uint32_t len, Value* out, uint32_t n) noexcept;
 
-// ---------------------------------------------------------------- rows
-
-// Serializes rows as one JSON object per line, columns in SELECT order.
-// Doubles print shortest round-trip (integral values keep a ".0"); NaN and
-// infinities print null; strings are JSON-escaped.
-class RowWriter {
-public:
-    explicit RowWriter(const std::vector<OutputColumn>& columns);
-    void write(OutBuffer& out, const Value* values) const;
-
-private:
-    std::vector<std::string> prefixes_;  // "{\"a\":" then ",\"b\":" ...
-};
-
 // ---------------------------------------------------------------- reading shard
 
 // A record shaped for routing: the key bytes and hash, the event time, and

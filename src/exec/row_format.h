@@ -1,6 +1,8 @@
-// The row serializer of the exec stage's own emitters (QueryState,
-// Projector): the same JSON text as RowWriter, laid out for the per-row
-// path. Every column prefix sits in its own 32-byte slot of one buffer, so a
+// Result rows as JSON objects, one per line, columns in SELECT order: the
+// serializer of the exec stage's emitters (QueryState, Projector). Doubles
+// print shortest round-trip and keep a ".0" when integral; NaN and infinities
+// print null; strings are JSON-escaped, invalid UTF-8 becomes U+FFFD.
+// Every column prefix sits in its own 32-byte slot of one buffer, so a
 // prefix is one fixed-size copy; the bound of a row is a constant plus the
 // strings' worst case, so only string columns are looked at before writing.
 #pragma once

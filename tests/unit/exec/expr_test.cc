@@ -940,7 +940,7 @@ TEST(KeyCodec, WritesNothingWhenTooSmall) {
     EXPECT_EQ(buf[19], 0xAB);
 }
 
-// ---------------------------------------------------------------- RowWriter
+// ---------------------------------------------------------------- rows
 
 void append_sink(void* ctx, const char* data, std::size_t n) { static_cast<std::string*>(ctx)->append(data, n); }
 
@@ -954,21 +954,21 @@ std::string row_text(const std::vector<OutputColumn>& cols, std::initializer_lis
                      std::size_t capacity = 1 << 16) {
     std::string text;
     OutBuffer out(capacity, append_sink, &text);
-    RowWriter w(cols);
+    detail::RowFormat w(cols);
     std::vector<Value> v(values);
     w.write(out, v.data());
     out.flush();
     return text;
 }
 
-TEST(RowWriter, EveryType) {
+TEST(RowFormat, EveryType) {
     const auto cols = columns({"n", "b", "f", "i", "d", "s"});
     EXPECT_EQ(row_text(cols, {Value::null(), Value::of_bool(true), Value::of_bool(false), Value::of_int(-42),
                               Value::of_double(2.5), Value::of_string("x")}),
               "{\"n\":null,\"b\":true,\"f\":false,\"i\":-42,\"d\":2.5,\"s\":\"x\"}\n");
 }
 
-TEST(RowWriter, Numbers) {
+TEST(RowFormat, Numbers) {
     const auto cols = columns({"v"});
     auto one = [&](Value v) { return row_text(cols, {v}); };
     EXPECT_EQ(one(Value::of_double(300.0)), "{\"v\":300.0}\n");
@@ -991,7 +991,7 @@ TEST(RowWriter, Numbers) {
     EXPECT_EQ(one(Value::of_int(0)), "{\"v\":0}\n");
 }
 
-TEST(RowWriter, StringEscaping) {
+TEST(RowFormat, StringEscaping) {
     const auto cols = columns({"s"});
     auto one = [&](std::string_view s) { return row_text(cols, {Value::of_string(s)}); };
     EXPECT_EQ(one(""), "{\"s\":\"\"}\n");
@@ -1007,7 +1007,7 @@ TEST(RowWriter, StringEscaping) {
     EXPECT_EQ(one("abcdefgh\nijklmnop"), "{\"s\":\"abcdefgh\\nijklmnop\"}\n");
 }
 
-TEST(RowWriter, InvalidUtf8BecomesReplacementChar) {
+TEST(RowFormat, InvalidUtf8BecomesReplacementChar) {
     const auto cols = columns({"s"});
     auto one = [&](std::string_view s) { return row_text(cols, {Value::of_string(s)}); };
     const std::string fffd = "\xef\xbf\xbd";
@@ -1020,13 +1020,13 @@ TEST(RowWriter, InvalidUtf8BecomesReplacementChar) {
     EXPECT_EQ(one("\xf4\x90\x80\x80"), "{\"s\":\"" + fffd + fffd + fffd + fffd + "\"}\n");  // > U+10FFFF
 }
 
-TEST(RowWriter, ColumnNamesEscapedAndNoColumns) {
+TEST(RowFormat, ColumnNamesEscapedAndNoColumns) {
     EXPECT_EQ(row_text(columns({"a\"b", "c\\d"}), {Value::of_int(1), Value::of_int(2)}),
               "{\"a\\\"b\":1,\"c\\\\d\":2}\n");
     EXPECT_EQ(row_text({}, {}), "{}\n");
 }
 
-TEST(RowWriter, LongStringsAndSmallBuffers) {
+TEST(RowFormat, LongStringsAndSmallBuffers) {
     std::string s(10000, 'x');
     s[5000] = '"';
     s[7000] = '\x01';
@@ -1036,7 +1036,7 @@ TEST(RowWriter, LongStringsAndSmallBuffers) {
     std::string text;
     {
         OutBuffer out(16, append_sink, &text);
-        RowWriter w(columns({"id", "name"}));
+        detail::RowFormat w(columns({"id", "name"}));
         for (int i = 0; i < 100; ++i) {
             const Value v[2] = {Value::of_int(i), Value::of_string("row")};
             w.write(out, v);
@@ -1486,7 +1486,9 @@ TEST(KeyInline, CopyBytesWritesExactlyN) {
 
 // ---------------------------------------------------------------- fast paths: rows
 
-// RowFormat (the emitters' serializer) writes what RowWriter writes.
+// Every way RowFormat writes a row (values, pointers, indexed fields, cached
+// leading columns) gives the text of the plain values path, which the tests
+// above pin down against expected text.
 void expect_same_rows(const std::vector<OutputColumn>& cols, const std::vector<std::vector<Value>>& rows,
                       std::size_t capacity) {
     std::string want;
@@ -1495,7 +1497,7 @@ void expect_same_rows(const std::vector<OutputColumn>& cols, const std::vector<s
     std::string got_fields;
     {
         OutBuffer out(capacity, append_sink, &want);
-        RowWriter w(cols);
+        detail::RowFormat w(cols);
         for (const auto& r : rows) w.write(out, r.data());
         out.flush();
     }
@@ -1544,7 +1546,7 @@ void expect_same_rows(const std::vector<OutputColumn>& cols, const std::vector<s
     }
 }
 
-TEST(RowFormat, SameTextAsRowWriter) {
+TEST(RowFormat, EveryWriteGivesTheSameText) {
     std::mt19937_64 rng(11);
     std::deque<std::string> strings;
     const char alphabet[] = "abcXYZ09 _-\"\\\n\t\x01\x7f\xc3\xa9\xe2\x82\xac\xff";

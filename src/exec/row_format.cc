@@ -180,28 +180,6 @@ std::size_t escaped_size(const char* s, std::size_t len) noexcept {
     return size;
 }
 
-// Column prefixes are short: fixed-size overlapping moves instead of a memcpy
-// call, never reading or writing past [s, s + n) or [d, d + n).
-inline void copy_short(char* d, const char* s, std::size_t n) noexcept {
-    if (n > 16 && n <= 32) {
-        std::memcpy(d, s, 16);
-        std::memcpy(d + n - 16, s + n - 16, 16);
-    } else if (n >= 8 && n <= 16) {
-        std::memcpy(d, s, 8);
-        std::memcpy(d + n - 8, s + n - 8, 8);
-    } else if (n >= 4 && n < 8) {
-        std::memcpy(d, s, 4);
-        std::memcpy(d + n - 4, s + n - 4, 4);
-    } else if (n >= 2 && n < 4) {
-        std::memcpy(d, s, 2);
-        std::memcpy(d + n - 2, s + n - 2, 2);
-    } else if (n == 1) {
-        *d = *s;
-    } else if (n != 0) {
-        std::memcpy(d, s, n);
-    }
-}
-
 inline uint64_t load8(const char* p) noexcept {
     uint64_t v;
     std::memcpy(&v, p, 8);
@@ -307,25 +285,6 @@ std::vector<std::string> column_prefixes(const std::vector<OutputColumn>& column
 }
 
 }  // namespace
-
-RowWriter::RowWriter(const std::vector<OutputColumn>& columns) : prefixes_(column_prefixes(columns)) {}
-
-void RowWriter::write(OutBuffer& out, const Value* values) const {
-    const std::string* pre = prefixes_.data();
-    const std::size_t n = prefixes_.size() - 1;
-    std::size_t bound = pre[n].size();
-    for (std::size_t i = 0; i < n; ++i) bound += pre[i].size() + value_bound(values[i]);
-    char* const start = out.reserve(bound);
-    char* p = start;
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::size_t len = pre[i].size();
-        copy_short(p, pre[i].data(), len);
-        p = write_value(p + len, values[i]);
-    }
-    copy_short(p, pre[n].data(), pre[n].size());
-    p += pre[n].size();
-    out.commit(static_cast<std::size_t>(p - start));
-}
 
 // ---------------------------------------------------------------- RowFormat
 
