@@ -152,10 +152,12 @@ void QueryShard::on_record() {
     }
     const uint32_t home = partition_of(prepared_.hash, setup_.shards);
     const uint32_t owner = local_ ? setup_.id : home;
-    if (home != setup_.id && !global_ && record_msg_size(prepared_) > kMaxRingMessage) [[unlikely]] {
-        // Key and argument values too big to cross a ring in one message: the
-        // record is rejected and counted, as an oversized line is (also when
-        // combining, whose partial would travel to the same owner later).
+    // Message size of the record on its way to its home shard (routed now,
+    // or combined and shipped later); 0 when it never leaves this shard.
+    const uint32_t bytes = home != setup_.id && !global_ ? record_msg_size(prepared_) : 0;
+    if (bytes > kMaxRingMessage) [[unlikely]] {
+        // Too big to cross a ring in one message: rejected and counted, as an
+        // oversized line is.
         ++counters_.records_rejected;
         return;
     }
@@ -178,7 +180,6 @@ void QueryShard::on_record() {
         state_->on_record(in);
         return;
     }
-    const uint32_t bytes = record_msg_size(prepared_);
     void* dst = alloc_blocking(owner, bytes);
     if (!dst) return;  // the run is stopping
     encode_record(dst, prepared_, setup_.source_id, wm_before, seq);
