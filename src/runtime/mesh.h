@@ -24,7 +24,6 @@ public:
             if (from != to) rings_[from * n_ + to] = std::make_unique<SpscRing>(kMeshRingBytes);
     }
     SpscRing& ring(uint32_t from, uint32_t to) { return *rings_[from * n_ + to]; }
-    uint32_t shards() const { return n_; }
 
 private:
     uint32_t n_;
