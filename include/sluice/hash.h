@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "sluice/bytes.h"
+
 namespace sluice {
 
 inline constexpr uint64_t kHashSeed = 0x9e3779b97f4a7c15ULL;
@@ -32,17 +34,9 @@ inline uint64_t fold_mul(uint64_t a, uint64_t b) noexcept {
     return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
 }
 
-inline uint64_t load8(const uint8_t* p) noexcept {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    return v;
-}
-
-inline uint64_t load4(const uint8_t* p) noexcept {
-    uint32_t v;
-    std::memcpy(&v, p, 4);
-    return v;
-}
+inline uint64_t load8(const uint8_t* p) noexcept { return load_u64(p); }
+// Widened: the hash shifts it into the high half.
+inline uint64_t load4(const uint8_t* p) noexcept { return load_u32(p); }
 
 // 1..3 bytes: first, middle and last byte (they overlap for short keys, the
 // length is mixed in separately).

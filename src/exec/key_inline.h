@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "sluice/base.h"
+#include "sluice/bytes.h"
 #include "sluice/value.h"
 
 namespace sluice::detail {
@@ -41,15 +42,13 @@ inline void copy_bytes(uint8_t* d, const void* src, std::size_t n) noexcept {
 
 // Equality of two keys of the same length; up to 32 bytes without a call.
 inline bool key_bytes_equal(const uint8_t* a, const uint8_t* b, std::size_t n) noexcept {
-    using hash_detail::load4;
-    using hash_detail::load8;
     if (n <= 32) {
         if (n >= 16) {
-            return ((load8(a) ^ load8(b)) | (load8(a + 8) ^ load8(b + 8)) | (load8(a + n - 16) ^ load8(b + n - 16)) |
-                    (load8(a + n - 8) ^ load8(b + n - 8))) == 0;
+            return ((load_u64(a) ^ load_u64(b)) | (load_u64(a + 8) ^ load_u64(b + 8)) | (load_u64(a + n - 16) ^ load_u64(b + n - 16)) |
+                    (load_u64(a + n - 8) ^ load_u64(b + n - 8))) == 0;
         }
-        if (n >= 8) return ((load8(a) ^ load8(b)) | (load8(a + n - 8) ^ load8(b + n - 8))) == 0;
-        if (n >= 4) return ((load4(a) ^ load4(b)) | (load4(a + n - 4) ^ load4(b + n - 4))) == 0;
+        if (n >= 8) return ((load_u64(a) ^ load_u64(b)) | (load_u64(a + n - 8) ^ load_u64(b + n - 8))) == 0;
+        if (n >= 4) return ((load_u32(a) ^ load_u32(b)) | (load_u32(a + n - 4) ^ load_u32(b + n - 4))) == 0;
         for (std::size_t i = 0; i < n; ++i)
             if (a[i] != b[i]) return false;
         return true;

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "eval_util.h"
+#include "sluice/bytes.h"
 #include "row_format.h"
 #include "sluice/exec.h"
 
@@ -180,32 +181,20 @@ std::size_t escaped_size(const char* s, std::size_t len) noexcept {
     return size;
 }
 
-inline uint64_t load8(const char* p) noexcept {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    return v;
-}
-
-inline uint32_t load4(const char* p) noexcept {
-    uint32_t v;
-    std::memcpy(&v, p, 4);
-    return v;
-}
-
 // A string of at most 16 bytes that needs no escaping is checked and copied
 // with two overlapping loads (no read past it); false leaves it to escape_into.
 inline bool copy_plain_short(char* out, const char* s, uint32_t len) noexcept {
     if (len >= 8) {
-        const uint64_t a = load8(s);
-        const uint64_t b = load8(s + len - 8);
+        const uint64_t a = load_u64(s);
+        const uint64_t b = load_u64(s + len - 8);
         if (needs_escape16(a, b)) return false;
         std::memcpy(out, &a, 8);
         std::memcpy(out + len - 8, &b, 8);
         return true;
     }
     if (len >= 4) {
-        const uint32_t a = load4(s);
-        const uint32_t b = load4(s + len - 4);
+        const uint32_t a = load_u32(s);
+        const uint32_t b = load_u32(s + len - 4);
         if (needs_escape8(a | (uint64_t{b} << 32))) return false;
         std::memcpy(out, &a, 4);
         std::memcpy(out + len - 4, &b, 4);
