@@ -1,9 +1,10 @@
 // Aggregate accumulators. The plan's AggSpecs are laid out once into a fixed
 // block (one state per aggregate at a precomputed offset); a group owns one
 // block. Every operation is a switch over AggKind: no virtual calls, no
-// allocation except arena bytes for strings and COUNT(DISTINCT) sets. The
-// per-record operations (update, finalize) are inline over a step list fixed
-// at construction, with the common kinds and input types handled in place.
+// allocation except arena bytes for strings, COUNT(DISTINCT) sets and
+// APPROX_COUNT_DISTINCT sketches (hll.h). The per-record operations (update,
+// finalize) are inline over a step list fixed at construction, with the
+// common kinds and input types handled in place.
 #pragma once
 
 #include <cstddef>
@@ -21,7 +22,7 @@ namespace sluice {
 
 // ---------------------------------------------------------------- one accumulator
 
-// Kinds the accumulators implement (APPROX_COUNT_DISTINCT not yet).
+// Kinds the accumulators implement (every AggKind).
 bool agg_kind_supported(AggKind kind) noexcept;
 uint32_t agg_state_size(AggKind kind) noexcept;
 void agg_init(AggKind kind, uint8_t* state) noexcept;
@@ -45,7 +46,7 @@ class AggLayout {
 public:
     static constexpr uint32_t kBlockAlign = 8;
 
-    // Throws std::invalid_argument for an aggregate kind not supported yet.
+    // Throws std::invalid_argument for an aggregate kind it cannot lay out.
     explicit AggLayout(const std::vector<AggSpec>& aggs);
 
     uint32_t count() const noexcept { return static_cast<uint32_t>(kinds_.size()); }
