@@ -209,9 +209,12 @@ struct Plan {
     ExprId having = kNoExpr;  // post-aggregation
     std::vector<OutputColumn> columns;
     WindowSpec window;
+    // Without a window: the event time that ages groups under state.ttl
+    // (the 'timestamp' property; kNoExpr = arrival time).
+    ExprId event_time = kNoExpr;
     EmitMode emit = EmitMode::Changes;
     bool emit_explicit = false;
-    bool distinct = false;
+    bool distinct = false;  // SELECT DISTINCT: planned as GROUP BY the columns, a row when a group appears
     std::optional<uint64_t> limit;
     Properties props;
 
@@ -219,5 +222,26 @@ struct Plan {
     bool is_global_aggregate() const { return is_aggregate() && group_keys.empty(); }
     bool is_windowed() const { return window.kind != WindowKind::None; }
 };
+
+// How an aggregate query's records meet their groups when several shards run
+// (one shard does all of it alone). EXPLAIN prints it; QueryState follows it.
+enum class Routing : uint8_t {
+    TwoPhase,          // no GROUP BY: partials per shard, merged on shard 0
+    CombineAtEnd,      // GROUP BY ... EMIT FINAL: combined where read, groups shipped at end of input
+    CombinePerWindow,  // windowed EMIT FINAL: combined where read, groups shipped as windows close
+    ByKey,             // every record goes to the shard owning its key
+};
+
+inline Routing routing_of(const Plan& p) {
+    const bool final = p.emit == EmitMode::Final;
+    // Sessions depend on all of a key's records in order; a late update to
+    // a closed window must reach the one place its row came from; an aged-out
+    // group is judged against all of its key's records.
+    if (p.window.kind == WindowKind::Session) return Routing::ByKey;
+    if (p.group_keys.empty()) return p.is_windowed() && p.props.allowed_lateness_ms > 0 ? Routing::ByKey : Routing::TwoPhase;
+    if (!final) return Routing::ByKey;
+    if (p.is_windowed()) return p.props.allowed_lateness_ms > 0 ? Routing::ByKey : Routing::CombinePerWindow;
+    return p.props.state_ttl_ms ? Routing::ByKey : Routing::CombineAtEnd;
+}
 
 }  // namespace sluice

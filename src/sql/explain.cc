@@ -249,12 +249,16 @@ private:
 
 std::string routing(const Plan& plan) {
     if (plan.is_aggregate()) {
-        if (plan.group_keys.empty()) return "two-phase: partial per shard, merged on shard 0";
-        if (plan.emit == EmitMode::Final && plan.is_windowed())
-            return "combined on the reading shard; when a window closes, each group's partial goes to hash(key) -> shard";
-        if (plan.emit == EmitMode::Final)
-            return "combined on the reading shard; at end of input each group's partial goes to hash(key) -> shard";
-        return "hash(key) -> shard";
+        switch (routing_of(plan)) {
+            case Routing::TwoPhase:
+                return "two-phase: partial per shard, merged on shard 0";
+            case Routing::CombinePerWindow:
+                return "combined on the reading shard; when a window closes, each group's partial goes to hash(key) -> shard";
+            case Routing::CombineAtEnd:
+                return "combined on the reading shard; at end of input each group's partial goes to hash(key) -> shard";
+            case Routing::ByKey:
+                return plan.group_keys.empty() ? "every record to one shard (hash of the empty key)" : "hash(key) -> shard";
+        }
     }
     if (!plan.analytics.empty()) {
         if (!plan.analytics.front().partition_by.empty()) {

@@ -31,7 +31,7 @@ enum class Ctx : uint8_t {
 
 constexpr std::string_view kPropertyList =
     "watermark.max_out_of_orderness, watermark.idle_timeout, window.allowed_lateness, late.data.strategy, "
-    "state.ttl";
+    "state.ttl, timestamp";
 
 // The aggregate a call denotes; ROWS-window calls (OVER) are not aggregates.
 std::optional<AggKind> aggregate_of(const Ast& a) {
@@ -46,11 +46,6 @@ std::string special_name(SpecialColumn s) {
         case SpecialColumn::Timestamp: return "_TIMESTAMP";
     }
     return "";
-}
-
-void keep_first(SrcPos& site, bool& seen, SrcPos pos) {
-    if (!seen || pos < site) site = pos;
-    seen = true;
 }
 
 // Calls f on every node of the tree, OVER clauses included.
@@ -76,16 +71,16 @@ class Planner {
 public:
     explicit Planner(Statement& st) : st_(st) {}
 
-    Result<PlannedQuery> run() {
-        Plan& plan = q_.plan;
+    Result<Plan> run() {
+        Plan& plan = plan_;
         plan.stream_name = st_.stream_name;
         plan.source_name = st_.from;
         plan.distinct = st_.distinct;
-        if (st_.distinct) q_.sites.distinct = st_.distinct_pos;
         plan.limit = st_.limit;
 
         strip_qualifier();
         aggregate_ = !st_.group_by.empty() || st_.window.has_value() || any_aggregate();
+        if (st_.distinct && !plan_distinct()) return take_error();
         if (st_.having && !aggregate_) {
             fail(st_.having_pos, "HAVING needs GROUP BY, a WINDOW or an aggregate");
             return take_error();
@@ -101,7 +96,7 @@ public:
         }
         plan.emit = st_.emit.value_or(st_.window ? EmitMode::Final : EmitMode::Changes);
         plan.emit_explicit = st_.emit.has_value();
-        return std::move(q_);
+        return std::move(plan_);
     }
 
 private:
@@ -134,6 +129,25 @@ private:
             }
         };
         for_each_tree(strip);
+    }
+
+    // SELECT DISTINCT of a stateless query is a GROUP BY over its columns
+    // that emits a group's row once, when the group appears (Plan::distinct).
+    bool plan_distinct() {
+        if (aggregate_) {
+            return fail(st_.distinct_pos,
+                        "SELECT DISTINCT applies to queries without GROUP BY, WINDOW or aggregates "
+                        "(their rows are one per group already)");
+        }
+        for (const SelectItem& item : st_.items) {
+            bool over = false;
+            auto find_over = [&](Ast& n) { over |= n.kind == AstKind::Call && n.over != nullptr; };
+            for_each_node(*item.expr, find_over);
+            if (over) return fail(st_.distinct_pos, "SELECT DISTINCT cannot be combined with ROWS window functions");
+            st_.group_by.push_back(ast_clone(*item.expr));
+        }
+        aggregate_ = true;
+        return true;
     }
 
     bool any_aggregate() const {
@@ -207,8 +221,8 @@ private:
         for (const auto& [path, pos] : first_seen) order.emplace_back(pos, &path);
         std::stable_sort(order.begin(), order.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
         for (const auto& [pos, path] : order) {
-            slots_.emplace(*path, static_cast<uint32_t>(q_.plan.fields.size()));
-            q_.plan.fields.push_back(FieldPath{*path, dotted(*path)});
+            slots_.emplace(*path, static_cast<uint32_t>(plan_.fields.size()));
+            plan_.fields.push_back(FieldPath{*path, dotted(*path)});
         }
     }
 
@@ -217,9 +231,7 @@ private:
     bool plan_window() {
         if (!st_.window) return true;
         const WindowClause& w = *st_.window;
-        WindowSpec& spec = q_.plan.window;
-        q_.sites.window = w.pos;
-        q_.sites.window_word = w.word;
+        WindowSpec& spec = plan_.window;
         const Ast& time = *w.time;
         const bool usable = time.kind == AstKind::Column ||
                             (time.kind == AstKind::Special && time.special == SpecialColumn::Timestamp);
@@ -247,7 +259,7 @@ private:
     }
 
     bool plan_where() {
-        if (st_.where) q_.plan.where = build(*st_.where, Ctx::Where);
+        if (st_.where) plan_.where = build(*st_.where, Ctx::Where);
         return !err_;
     }
 
@@ -255,8 +267,8 @@ private:
         for (const AstPtr& key : st_.group_by) {
             const ExprId id = build(*key, Ctx::GroupKey);
             if (err_) return false;
-            q_.plan.group_keys.push_back(id);
-            q_.plan.group_key_text.push_back(text_of(st_, *key));
+            plan_.group_keys.push_back(id);
+            plan_.group_key_text.push_back(text_of(st_, *key));
         }
         return true;
     }
@@ -278,13 +290,13 @@ private:
                 return fail(item.has_alias ? item.alias_pos : item.expr->pos,
                             "duplicate output column name '" + name + "' (rename one with AS)");
             }
-            q_.plan.columns.push_back(OutputColumn{std::move(name), id});
+            plan_.columns.push_back(OutputColumn{std::move(name), id});
         }
         return true;
     }
 
     bool plan_having() {
-        if (st_.having) q_.plan.having = build(*st_.having, Ctx::Post);
+        if (st_.having) plan_.having = build(*st_.having, Ctx::Post);
         return !err_;
     }
 
@@ -296,8 +308,25 @@ private:
         return ms;
     }
 
+    // The event-time column of a query without a window ('timestamp'): a
+    // field path or _TIMESTAMP.
+    ExprId event_time_column(const std::string& name) {
+        if (to_lower(name) == "_timestamp") return add_node(ExprOp::ArrivalTime, Type::Int);
+        std::vector<std::string> path;
+        std::size_t from = 0;
+        for (;;) {
+            const std::size_t dot = name.find('.', from);
+            path.push_back(name.substr(from, dot == std::string::npos ? std::string::npos : dot - from));
+            if (dot == std::string::npos) break;
+            from = dot + 1;
+        }
+        auto [it, inserted] = slots_.emplace(path, static_cast<uint32_t>(plan_.fields.size()));
+        if (inserted) plan_.fields.push_back(FieldPath{path, name});
+        return add_node(ExprOp::Field, Type::Null, {}, it->second);
+    }
+
     bool plan_properties() {
-        Properties& props = q_.plan.props;
+        Properties& props = plan_.props;
         std::set<std::string> seen;
         for (const Property& p : st_.props) {
             const std::string key = to_lower(p.key);
@@ -316,7 +345,6 @@ private:
                 if (!ms) return false;
                 if (!st_.window) return fail(p.key_pos, "'window.allowed_lateness' applies only to windowed queries");
                 props.allowed_lateness_ms = *ms;
-                q_.sites.allowed_lateness = p.key_pos;
             } else if (key == "late.data.strategy") {
                 const std::string value = to_lower(p.value);
                 if (value == "drop") {
@@ -327,7 +355,6 @@ private:
                     return fail(p.value_pos, "invalid value '" + p.value +
                                                  "' for 'late.data.strategy' (expected 'drop' or 'dead_letter')");
                 }
-                q_.sites.late_strategy = p.key_pos;
             } else if (key == "state.ttl") {
                 const auto ms = property_duration(p, key);
                 if (!ms) return false;
@@ -336,7 +363,11 @@ private:
                     return fail(p.key_pos, "'state.ttl' applies only to GROUP BY queries without a window");
                 }
                 props.state_ttl_ms = *ms;
-                q_.sites.state_ttl = p.key_pos;
+            } else if (key == "timestamp") {
+                if (st_.window) {
+                    return fail(p.key_pos, "'timestamp' applies to queries without a window (the window names its time column)");
+                }
+                plan_.event_time = event_time_column(p.value);
             } else {
                 return fail(p.key_pos, "unknown property '" + p.key + "' (known: " + std::string(kPropertyList) + ")");
             }
@@ -346,11 +377,11 @@ private:
 
     // ------------------------------------------------------------ expressions
 
-    Type type_of(ExprId id) const { return q_.plan.exprs.nodes[id].type; }
+    Type type_of(ExprId id) const { return plan_.exprs.nodes[id].type; }
 
     ExprId add_node(ExprOp op, Type type, const std::vector<ExprId>& args = {}, uint32_t index = 0,
                     uint8_t aux = 0) {
-        ExprPool& pool = q_.plan.exprs;
+        ExprPool& pool = plan_.exprs;
         ExprNode n;
         n.op = op;
         n.aux = aux;
@@ -364,7 +395,7 @@ private:
     }
 
     ExprId add_const(const Ast& lit) {
-        ExprPool& pool = q_.plan.exprs;
+        ExprPool& pool = plan_.exprs;
         Value v;
         switch (lit.lit_type) {
             case Type::Null: break;
@@ -396,7 +427,7 @@ private:
         if (ctx == Ctx::Post) {
             for (std::size_t k = 0; k < st_.group_by.size(); ++k) {
                 if (ast_equal(a, *st_.group_by[k])) {
-                    const ExprId key = q_.plan.group_keys[k];
+                    const ExprId key = plan_.group_keys[k];
                     return add_node(ExprOp::KeyRef, type_of(key), {}, static_cast<uint32_t>(k));
                 }
             }
@@ -514,11 +545,18 @@ private:
             if (err_) return kNoExpr;
             arg_type = type_of(spec.arg);
         }
-        if (kind == AggKind::ApproxCountDistinct) keep_first(q_.sites.approx_count_distinct, seen_approx_, a.pos);
-        q_.plan.aggs.push_back(std::move(spec));
+        plan_.aggs.push_back(std::move(spec));
         seen_aggs_.push_back(AggSeen{kind, arg});
         agg_types_.push_back(aggregate_type(kind, arg_type));
-        return add_node(ExprOp::AggRef, agg_types_.back(), {}, static_cast<uint32_t>(q_.plan.aggs.size() - 1));
+        return add_node(ExprOp::AggRef, agg_types_.back(), {}, static_cast<uint32_t>(plan_.aggs.size() - 1));
+    }
+
+    static bool same_partitioning(const OverClause& x, const OverClause& y) {
+        if (x.partition_by.size() != y.partition_by.size()) return false;
+        for (std::size_t i = 0; i < x.partition_by.size(); ++i) {
+            if (!ast_equal(*x.partition_by[i], *y.partition_by[i])) return false;
+        }
+        return true;
     }
 
     ExprId build_analytic(const Ast& a, Ctx ctx) {
@@ -568,6 +606,10 @@ private:
             return fail_id(over.descending_pos,
                            "ORDER BY ... DESC is not supported in ROWS windows: rows are kept in arrival order");
         }
+        if (!seen_analytics_.empty() && !same_partitioning(*seen_analytics_.front()->over, over)) {
+            // Rows are routed to the shard that owns their partition key: one key per query.
+            return fail_id(over.pos, "every ROWS window function of a query must use the same PARTITION BY");
+        }
         for (std::size_t j = 0; j < seen_analytics_.size(); ++j) {
             if (ast_equal(*seen_analytics_[j], a)) {
                 return add_node(ExprOp::AnalyticRef, analytic_types_[j], {}, static_cast<uint32_t>(j));
@@ -593,12 +635,11 @@ private:
             spec.order_by = build(*over.order_by, Ctx::AnalyticArg);
             if (err_) return kNoExpr;
         }
-        keep_first(q_.sites.over, seen_over_, over.pos);
-        q_.plan.analytics.push_back(std::move(spec));
+        plan_.analytics.push_back(std::move(spec));
         seen_analytics_.push_back(&a);
         analytic_types_.push_back(analytic_type(*kind, arg_type));
         return add_node(ExprOp::AnalyticRef, analytic_types_.back(), {},
-                        static_cast<uint32_t>(q_.plan.analytics.size() - 1));
+                        static_cast<uint32_t>(plan_.analytics.size() - 1));
     }
 
     ExprId build_scalar(const Ast& a, Ctx ctx) {
@@ -633,7 +674,7 @@ private:
     };
 
     Statement& st_;
-    PlannedQuery q_;
+    Plan plan_;
     std::optional<Error> err_;
     bool aggregate_ = false;
     std::map<std::vector<std::string>, uint32_t> slots_;
@@ -641,13 +682,11 @@ private:
     std::vector<Type> agg_types_;
     std::vector<const Ast*> seen_analytics_;
     std::vector<Type> analytic_types_;
-    bool seen_approx_ = false;
-    bool seen_over_ = false;
 };
 
 }  // namespace
 
-Result<PlannedQuery> plan_query(std::string_view sql) {
+Result<Plan> plan_query(std::string_view sql) {
     try {
         auto st = parse(sql);
         if (!st) return st.error();
@@ -659,10 +698,10 @@ Result<PlannedQuery> plan_query(std::string_view sql) {
     }
 }
 
-Result<Plan> plan_sql_unchecked(std::string_view sql) {
-    auto q = plan_query(sql);
-    if (!q) return q.error();
-    return std::move(q.value().plan);
-}
-
 }  // namespace sluice::sql
+
+namespace sluice {
+
+Result<Plan> plan_sql(std::string_view sql) { return sql::plan_query(sql); }
+
+}  // namespace sluice

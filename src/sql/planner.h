@@ -1,6 +1,4 @@
-// Planner internals: AST -> Plan for the whole dialect, and the separate
-// check that refuses what the engine does not execute yet. plan_sql() is
-// plan_query() followed by check_supported(); tests use the pieces.
+// Planner internals: AST -> Plan for the whole dialect (plan_sql() in sluice/sql.h).
 //
 // Name resolution where SPEC.md is silent (records have no schema, so a name
 // cannot be checked against one):
@@ -22,30 +20,7 @@
 
 namespace sluice::sql {
 
-// Where the constructs that check_supported() may refuse were written.
-struct FeatureSites {
-    SrcPos distinct;
-    SrcPos window;
-    std::string window_word;  // TUMBLING, SLIDING, HOPPING, SESSION
-    SrcPos over;              // first OVER
-    SrcPos approx_count_distinct;
-    SrcPos allowed_lateness;  // the property keys
-    SrcPos late_strategy;
-    SrcPos state_ttl;
-};
-
-struct PlannedQuery {
-    Plan plan;
-    FeatureSites sites;
-};
-
-// Parses and plans one statement, every feature of the dialect included.
-Result<PlannedQuery> plan_query(std::string_view sql);
-
-// Refuses, at the construct's position, what the engine does not run yet.
-std::optional<Error> check_supported(const PlannedQuery& query);
-
-// plan_sql() without check_supported().
-Result<Plan> plan_sql_unchecked(std::string_view sql);
+// Parses and plans one statement.
+Result<Plan> plan_query(std::string_view sql);
 
 }  // namespace sluice::sql

@@ -195,10 +195,10 @@ TEST(Statements, MinimalSelect) {
 
 TEST(Statements, EveryClauseInOrder) {
     const Plan p = must_plan(
-        "SELECT DISTINCT k, COUNT(*) AS n FROM s AS src WHERE v > 0 GROUP BY k "
+        "SELECT k, COUNT(*) AS n FROM s AS src WHERE v > 0 GROUP BY k "
         "WINDOW TUMBLING(ts, 5s) HAVING COUNT(*) > 1 LIMIT 10 EMIT CHANGES "
         "WITH ('watermark.max_out_of_orderness' = '2s');");
-    EXPECT_TRUE(p.distinct);
+    EXPECT_FALSE(p.distinct);
     EXPECT_EQ(p.source_name, "s");
     EXPECT_NE(p.where, kNoExpr);
     EXPECT_EQ(p.group_keys.size(), 1u);
@@ -208,6 +208,39 @@ TEST(Statements, EveryClauseInOrder) {
     EXPECT_EQ(p.emit, EmitMode::Changes);
     EXPECT_TRUE(p.emit_explicit);
     EXPECT_EQ(p.props.max_out_of_orderness_ms, 2000);
+}
+
+TEST(Statements, SelectDistinctIsAGroupByOverItsColumns) {
+    const Plan p = must_plan("SELECT DISTINCT k, v + 1 AS w FROM s WHERE v > 0");
+    EXPECT_TRUE(p.distinct);
+    ASSERT_EQ(p.group_keys.size(), 2u);
+    ASSERT_EQ(p.columns.size(), 2u);
+    EXPECT_EQ(p.exprs.nodes[p.columns[0].expr].op, ExprOp::KeyRef);
+    EXPECT_EQ(p.exprs.nodes[p.columns[1].expr].op, ExprOp::KeyRef);
+    EXPECT_EQ(p.columns[1].name, "w");
+    EXPECT_TRUE(p.aggs.empty());
+    EXPECT_EQ(p.emit, EmitMode::Changes);
+}
+
+TEST(Statements, SelectDistinctWithAggregatesIsRefused) {
+    const auto r = plan_sql("SELECT DISTINCT k, COUNT(*) FROM s GROUP BY k");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("line 1:8: SELECT DISTINCT applies to queries without GROUP BY"), std::string::npos)
+        << r.error().message;
+}
+
+TEST(Statements, TimestampPropertyNamesTheEventTimeOfAGroupBy) {
+    const Plan p = must_plan("SELECT k, COUNT(*) FROM s GROUP BY k WITH ('state.ttl' = '1m', 'timestamp' = 'meta.ts')");
+    ASSERT_NE(p.event_time, kNoExpr);
+    const ExprNode& n = p.exprs.nodes[p.event_time];
+    ASSERT_EQ(n.op, ExprOp::Field);
+    EXPECT_EQ(p.fields[n.index].dotted, "meta.ts");
+    EXPECT_EQ(p.props.state_ttl_ms, 60000);
+    const Plan arrival = must_plan("SELECT k, COUNT(*) FROM s GROUP BY k WITH ('timestamp' = '_TIMESTAMP')");
+    EXPECT_EQ(arrival.exprs.nodes[arrival.event_time].op, ExprOp::ArrivalTime);
+    const auto windowed = plan_sql("SELECT COUNT(*) FROM s WINDOW TUMBLING(ts, 1s) WITH ('timestamp' = 'ts')");
+    ASSERT_FALSE(windowed.ok());
+    EXPECT_NE(windowed.error().message.find("'timestamp' applies to queries without a window"), std::string::npos);
 }
 
 TEST(Statements, CreateStreamAsSelect) {
@@ -488,7 +521,7 @@ TEST(Robustness, MutatedStatementsNeverCrash) {
                         break;
                 }
             }
-            auto r = plan_sql_unchecked(s);
+            auto r = plan_sql(s);
             if (r) {
                 ++planned;
                 continue;

@@ -467,7 +467,7 @@ TEST(Properties, AllKeys) {
 TEST(Properties, Errors) {
     EXPECT_EQ(plan_error("SELECT a FROM s WITH ('watermark.delay' = '1s')"),
               "line 1:23: unknown property 'watermark.delay' (known: watermark.max_out_of_orderness, "
-              "watermark.idle_timeout, window.allowed_lateness, late.data.strategy, state.ttl)");
+              "watermark.idle_timeout, window.allowed_lateness, late.data.strategy, state.ttl, timestamp)");
     EXPECT_EQ(plan_error("SELECT a FROM s WITH ('watermark.max_out_of_orderness' = 'soon')"),
               "line 1:58: invalid duration 'soon' for 'watermark.max_out_of_orderness' (expected e.g. '2s', "
               "'500ms', '1m')");

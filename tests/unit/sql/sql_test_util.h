@@ -14,9 +14,9 @@
 
 namespace sluice::sql::testing {
 
-// Plans with the unchecked entry point; a planning error fails the test.
+// Plans; a planning error fails the test.
 inline Plan must_plan(std::string_view sql) {
-    auto r = plan_sql_unchecked(sql);
+    auto r = plan_sql(sql);
     if (!r) {
         ADD_FAILURE() << "planning failed for: " << sql << "\n  -> " << r.error().message;
         return Plan{};
@@ -24,21 +24,11 @@ inline Plan must_plan(std::string_view sql) {
     return std::move(r.value());
 }
 
-// The error message of the unchecked planner; fails the test if it planned.
+// The planning error message; fails the test if it planned.
 inline std::string plan_error(std::string_view sql) {
-    auto r = plan_sql_unchecked(sql);
-    if (r) {
-        ADD_FAILURE() << "expected an error for: " << sql;
-        return "";
-    }
-    return r.error().message;
-}
-
-// The error message of the public, checked entry point.
-inline std::string checked_error(std::string_view sql) {
     auto r = plan_sql(sql);
     if (r) {
-        ADD_FAILURE() << "expected plan_sql to refuse: " << sql;
+        ADD_FAILURE() << "expected an error for: " << sql;
         return "";
     }
     return r.error().message;
