@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <memory>
 #include <vector>
 
@@ -53,6 +54,9 @@ public:
                       OnReject&& on_reject);
 
     std::size_t field_count() const noexcept;
+    // The line of the record last decoded (valid while decode()'s input or
+    // decode_block()'s callback is), e.g. for a dead-letter output.
+    std::string_view last_line() const noexcept;
 
     // How decode_block() got through its lines so far: from a shared stage 1
     // (streamed), or alone with decode() after an anomaly; and the streams it ran.

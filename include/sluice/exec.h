@@ -102,6 +102,10 @@ struct AggInput {
     uint64_t seq = 0;                  // global arrival order (FIRST/LAST across shards)
     uint16_t source = 0;
     const Value* args = nullptr;       // one per Plan::aggs
+    // The record as it arrived, for the dead-letter output (late.data.strategy
+    // = 'dead_letter'); empty otherwise.
+    const char* raw = nullptr;
+    uint32_t raw_len = 0;
 };
 
 // Framed partial-aggregate messages for other shards:
@@ -134,13 +138,18 @@ void for_each_partial(const std::vector<uint8_t>& bytes, F&& f) {
 // owners emit a window when every shard has shipped past its end.
 class QueryState {
 public:
+    // dead_letter: where late records go under late.data.strategy =
+    // 'dead_letter' (nullptr: they are only counted).
     QueryState(const Plan& plan, uint32_t shard, uint32_t shards, uint32_t sources, OutBuffer& out,
-               ShardCounters& counters);
+               ShardCounters& counters, OutBuffer* dead_letter = nullptr);
     ~QueryState();
 
     void on_record(const AggInput& in) noexcept;
     // In-band watermark of one source; closes the windows it passes.
     void on_watermark(uint16_t source, int64_t watermark) noexcept;
+    // The source went silent for watermark.idle_timeout (true) or spoke again
+    // (false): an idle source does not hold the minimum watermark back.
+    void on_source_idle(uint16_t source, bool idle) noexcept;
     // The source is exhausted (watermark +infinity). After every source ended,
     // all windows and EMIT FINAL groups have been emitted (or shipped as partials).
     void on_source_end(uint16_t source) noexcept;
@@ -149,6 +158,12 @@ public:
     // True when records stay on the shard that read them (global aggregates
     // and combined GROUP BY ... EMIT FINAL) instead of going to their owner.
     bool aggregates_locally() const noexcept;
+    // True for two-phase global aggregates: records never leave their
+    // reading shard, only snapshots do.
+    bool two_phase() const noexcept;
+    // The query ages state by event time (windows, state.ttl): sources must
+    // send watermarks.
+    bool needs_watermarks() const noexcept;
     // This shard's own input is exhausted: partials it combined locally go to
     // their owners now, ahead of its end-of-source markers.
     void end_of_local_input() noexcept;
@@ -163,6 +178,45 @@ public:
     bool limit_reached() const noexcept;
 
     std::size_t group_count() const noexcept;
+    std::size_t state_bytes() const noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// ---------------------------------------------------------------- ROWS windows
+
+// Reading shard of a ROWS-window query (SPEC §7): WHERE and the partition key.
+// The analytic arguments and the columns are evaluated on the owning shard.
+class AnalyticPrepare {
+public:
+    explicit AnalyticPrepare(const Plan& plan);
+    ~AnalyticPrepare();
+    // false when WHERE does not hold. Otherwise fills hash/key/key_len of `out`
+    // (canonical bytes of the PARTITION BY values, encoded as group keys are),
+    // out.ts = arrival_ms, out.args = fields, out.nargs = number of field slots.
+    // The key bytes stay valid until the next run.
+    bool run(const Value* fields, int64_t arrival_ms, PreparedRecord& out, ShardCounters& counters) noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Owning shard of a ROWS-window query: per partition key, what each analytic
+// function needs of the last rows, and one output row per input row.
+// Setup throws std::invalid_argument for a spec the planner should have refused.
+class AnalyticState {
+public:
+    AnalyticState(const Plan& plan, OutBuffer& out, ShardCounters& counters);
+    ~AnalyticState();
+    // fields: the record's decoded field slots (Plan::fields order). Counts
+    // records_processed; writes the row (rows_out) unless LIMIT was reached on this shard.
+    void on_record(uint64_t hash, const uint8_t* key, uint32_t key_len, const Value* fields,
+                   int64_t arrival_ms) noexcept;
+    bool limit_reached() const noexcept;
+    std::size_t partition_count() const noexcept;
     std::size_t state_bytes() const noexcept;
 
 private:

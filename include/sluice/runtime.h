@@ -19,6 +19,8 @@ struct QueryOptions {
     std::string sql;
     std::string input_path = "-";   // "-" = stdin
     std::string output_path = "-";  // "-" = stdout
+    // Late records under late.data.strategy = 'dead_letter' ("-" = stderr).
+    std::string dead_letter_path = "-";
     uint32_t shards = 1;
     std::vector<unsigned> cpus;     // one per shard when given; empty = not pinned
     bool parallel_read = false;     // split a regular input file across all shards at line boundaries

@@ -14,8 +14,7 @@ struct alignas(64) ShardCounters {
     uint64_t overload_dropped = 0;   // network ingest only
     uint64_t type_mismatch = 0;      // values NULLed for a wrong type (not a drop)
     uint64_t rows_out = 0;           // result rows serialized
-    // Two guard lines keep the next shard's block off the prefetched line.
-    char pad_[64 - 7 * sizeof(uint64_t)];
+    uint64_t dead_lettered = 0;      // late records written to the dead-letter output (also in late_dropped)
 };
 
 static_assert(sizeof(ShardCounters) == 64);
@@ -28,6 +27,7 @@ inline void add_counters(ShardCounters& into, const ShardCounters& c) noexcept {
     into.overload_dropped += c.overload_dropped;
     into.type_mismatch += c.type_mismatch;
     into.rows_out += c.rows_out;
+    into.dead_lettered += c.dead_lettered;
 }
 
 }  // namespace sluice

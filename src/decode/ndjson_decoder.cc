@@ -171,6 +171,8 @@ struct NdjsonDecoder::Impl {
     od::document_stream stream;
     od::document_stream::iterator it;
     BlockStats stats;
+    const char* line = nullptr;  // the line last handed to decode() or streamed (last_line())
+    std::size_t line_len = 0;
 
     [[gnu::always_inline]] inline bool stream_doc(Value* o, uint64_t& type_mismatch) noexcept;
     bool open_window(Line first) noexcept;
@@ -225,8 +227,12 @@ const NdjsonDecoder::BlockStats& NdjsonDecoder::block_stats() const noexcept { r
 // ---------------------------------------------------------------------------
 // Per-record path.
 
+std::string_view NdjsonDecoder::last_line() const noexcept { return {impl_->line, impl_->line_len}; }
+
 bool NdjsonDecoder::decode(const char* p, std::size_t len, Value* out, uint64_t& type_mismatch) noexcept {
     Impl& im = *impl_;
+    im.line = p;
+    im.line_len = len;
     im.clear(out);
     if (len > im.max_record) [[unlikely]] {
         return false;  // the parser would have to grow
@@ -402,6 +408,8 @@ bool NdjsonDecoder::Impl::stream_doc(Value* o, uint64_t& type_mismatch) noexcept
     if (len > max_record) [[unlikely]] {
         return false;
     }
+    line = pending.start;
+    line_len = len;
     const Line after = end == win_end ? Line{} : next_line(end + 1, win_end);
     clear(o);
     od::object obj;

@@ -22,12 +22,15 @@ struct Prepare::Impl {
         const ExprPool& pool = p.exprs;
         has_where = p.where != kNoExpr;
         where = CompiledExpr(pool, p.where);
-        windowed = p.window.kind != WindowKind::None;
-        if (windowed) {
-            time = CompiledExpr(pool, p.window.time);
-            if (pool.nodes[p.window.time].op == ExprOp::Field) time_field = pool.nodes[p.window.time].index;
+        // The event time: the window's time column, or the 'timestamp'
+        // property of a query without a window (state.ttl).
+        const ExprId t = p.window.kind != WindowKind::None ? p.window.time : p.event_time;
+        timed = t != kNoExpr;
+        if (timed) {
+            time = CompiledExpr(pool, t);
+            if (pool.nodes[t].op == ExprOp::Field) time_field = pool.nodes[t].index;
         }
-        bool uses_scratch = detail::may_use_scratch(pool, p.where) || (windowed && detail::may_use_scratch(pool, p.window.time));
+        bool uses_scratch = detail::may_use_scratch(pool, p.where) || (timed && detail::may_use_scratch(pool, t));
         for (const ExprId k : p.group_keys) {
             keys.emplace_back(pool, k);
             uses_scratch |= detail::may_use_scratch(pool, k);
@@ -79,7 +82,7 @@ struct Prepare::Impl {
     Arena scratch{16 * 1024};
     bool reset_scratch = false;  // some expression may leave strings in scratch
     bool has_where = false;
-    bool windowed = false;
+    bool timed = false;  // the record carries an event time from a column
     bool keys_all_fields = true;  // the usual GROUP BY of columns: encoded without evaluation
     static constexpr uint32_t kNoField = UINT32_MAX;
     uint32_t time_field = kNoField;  // the window's time column, when it is a bare field
@@ -130,9 +133,9 @@ Prepare::Outcome Prepare::run(const Value* fields, int64_t arrival_ms, PreparedR
 
     // The time first: a record without a usable time is dropped before its
     // key and arguments could count mismatches of their own.
-    out.ts = arrival_ms;  // non-windowed queries age groups (state.ttl) by arrival
-    if (im.windowed) {
-        // A NULL or missing time cannot place the record in a window: counted as well.
+    out.ts = arrival_ms;  // without an event-time column, groups age (state.ttl) by arrival
+    if (im.timed) {
+        // A NULL or missing time cannot place the record in time: counted as well.
         Value tmp;
         const Value& t = im.time_field != Impl::kNoField ? fields[im.time_field] : im.time.value(tmp, pool, ctx);
         if (!event_time(t, out.ts)) [[unlikely]] {

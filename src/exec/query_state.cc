@@ -1,12 +1,16 @@
-// QueryState: one shard's slice of an aggregate query. Three modes, fixed at
+// QueryState: one shard's slice of an aggregate query. Four modes, fixed at
 // construction and dispatched with a switch:
-//  - Grouped : GROUP BY without a window, one group table;
-//  - Windowed: GROUP BY with a window, one table per open window;
+//  - Grouped : GROUP BY without a window, one group table (state.ttl ages
+//              groups out by event time);
+//  - Windowed: tumbling or sliding windows, one table per open window (also a
+//              global aggregate with allowed lateness, as one empty-key group);
+//  - Session : session windows per key (session_store.h);
 //  - Global  : no GROUP BY (windowed or not), two phases: every shard keeps
 //              partial blocks and ships snapshots to shard 0, which merges.
 // Windows close when the minimum watermark over the sources reaches their
-// end, earliest end first; a record for a window that has closed for it is
-// late. Rows are serialized straight into the shard's OutBuffer.
+// end, earliest end first, and are dropped once it passes end + allowed
+// lateness; a record for a window that has closed for it for good is late.
+// Rows are serialized straight into the shard's OutBuffer.
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -14,11 +18,13 @@
 
 #include "accumulators.h"
 #include "compiled_expr.h"
+#include "dead_letter.h"
 #include "group_table.h"
 #include "key_inline.h"
 #include "partial_codec.h"
 #include "partial_merge.h"
 #include "row_format.h"
+#include "session_store.h"
 #include "sluice/base.h"
 #include "sluice/exec.h"
 #include "window_assign.h"
@@ -29,7 +35,7 @@ namespace sluice {
 
 namespace {
 
-enum class Mode : uint8_t { Grouped, Windowed, Global };
+enum class Mode : uint8_t { Grouped, Windowed, Session, Global };
 
 constexpr std::size_t kGroupArenaChunk = 64 * 1024;
 // A global aggregate has one group per window: its arena only holds strings.
@@ -37,7 +43,10 @@ constexpr std::size_t kGlobalArenaChunk = 4 * 1024;
 
 Mode mode_of(const Plan& plan) {
     if (!plan.is_aggregate()) throw std::invalid_argument("QueryState needs an aggregate query");
-    if (plan.is_global_aggregate()) return Mode::Global;
+    if (plan.window.kind == WindowKind::Session) return Mode::Session;
+    // A global aggregate with allowed lateness is routed (routing_of): merged
+    // snapshots could not tell a late update from a shard's first one.
+    if (routing_of(plan) == Routing::TwoPhase) return Mode::Global;
     return plan.is_windowed() ? Mode::Windowed : Mode::Grouped;
 }
 
@@ -49,9 +58,12 @@ void check_window(const WindowSpec& w) {
             if (w.size_ms <= 0) throw std::invalid_argument("TUMBLING window size must be positive");
             return;
         case WindowKind::Sliding:
-            throw std::invalid_argument("not supported yet: SLIDING windows");
+            if (w.size_ms <= 0 || w.advance_ms <= 0 || w.advance_ms > w.size_ms)
+                throw std::invalid_argument("SLIDING window needs 0 < advance <= size");
+            return;
         case WindowKind::Session:
-            throw std::invalid_argument("not supported yet: SESSION windows");
+            if (w.gap_ms <= 0) throw std::invalid_argument("SESSION gap must be positive");
+            return;
     }
     throw std::invalid_argument("unknown window kind");
 }
@@ -62,7 +74,9 @@ void check_window(const WindowSpec& w) {
 // reads the keys (no HAVING, every other column a key in the run, an
 // aggregate or a constant), so a row decodes no key.
 uint32_t cached_lead(const Plan& plan) {
-    if (plan.emit == EmitMode::Final || plan.is_global_aggregate() || plan.having != kNoExpr) return 0;
+    if (plan.emit == EmitMode::Final || plan.is_global_aggregate() || plan.having != kNoExpr ||
+        plan.window.kind == WindowKind::Session)
+        return 0;
     const ExprPool& pool = plan.exprs;
     uint32_t lead = 0;
     bool in_lead = true;
@@ -88,40 +102,60 @@ struct KeyText {
     uint32_t pad;
 };
 
+// state.ttl: when a group last saw a record (event time), and whether it
+// was aged out (its block is reinitialised on its next record).
+struct GroupAge {
+    int64_t last;
+    uint32_t dead;
+    uint32_t pad;
+};
+
 uint32_t key_text_offset(const AggLayout& layout) { return (layout.block_size() + 7) & ~uint32_t{7}; }
+
+// The records before a group table is compacted: dead groups must outnumber
+// live ones by this much, so compaction is amortized over the evictions.
+constexpr std::size_t kCompactSlack = 4096;
 
 }  // namespace
 
 // Cache-line aligned: each shard's state sits on lines no other shard writes.
 struct alignas(kCacheLine) QueryState::Impl {
     Impl(const Plan& plan, uint32_t shard, uint32_t shards, uint32_t sources, OutBuffer& out,
-         ShardCounters& counters)
+         ShardCounters& counters, OutBuffer* dead_letter)
         : plan_(plan),
           shard_(shard),
           shards_(shards == 0 ? 1 : shards),
           out_(out),
+          dead_(plan.props.late_strategy == LateStrategy::DeadLetter ? dead_letter : nullptr),
           counters_(counters),
           mode_(mode_of(plan)),
           windowed_(plan.is_windowed()),
+          sliding_(plan.window.kind == WindowKind::Sliding),
           final_(plan.emit == EmitMode::Final),
+          distinct_(plan.distinct),
           lateness_(plan.props.allowed_lateness_ms),
+          ttl_(mode_ == Mode::Grouped && plan.props.state_ttl_ms ? *plan.props.state_ttl_ms : 0),
           limit_(plan.limit.value_or(UINT64_MAX)),
           layout_(plan.aggs),
           writer_(plan.columns),
           sources_(sources),
-          combine_(mode_ == Mode::Grouped && final_ && shards_ > 1),
+          combine_(shards_ > 1 && routing_of(plan) == Routing::CombineAtEnd),
           lead_(cached_lead(plan)),
           text_off_(key_text_offset(layout_)),
-          group_block_(lead_ != 0 ? text_off_ + static_cast<uint32_t>(sizeof(KeyText)) : layout_.block_size()),
-          table_(group_block_, mode_ == Mode::Global ? kGlobalArenaChunk : kGroupArenaChunk),
+          age_off_(lead_ != 0 ? text_off_ + static_cast<uint32_t>(sizeof(KeyText)) : text_off_),
+          group_block_(ttl_ != 0 ? age_off_ + static_cast<uint32_t>(sizeof(GroupAge))
+                       : lead_ != 0 ? age_off_
+                                    : layout_.block_size()),
+          table_(std::make_unique<GroupTable>(group_block_, mode_ == Mode::Global ? kGlobalArenaChunk : kGroupArenaChunk)),
           local_(layout_.block_size(), kGroupArenaChunk),
-          wcombine_(mode_ == Mode::Windowed && final_ && shards_ > 1),
+          wcombine_(shards_ > 1 && routing_of(plan) == Routing::CombinePerWindow),
           shipped_(shards_),
           windows_(group_block_, mode_ == Mode::Global ? kGlobalArenaChunk : kGroupArenaChunk),
           owned_(group_block_, kGroupArenaChunk),
           scratch_(16 * 1024),
           merge_scratch_(16 * 1024) {
         check_window(plan.window);
+        if (mode_ == Mode::Session) sessions_ = std::make_unique<SessionStore>(layout_, plan.window.gap_ms, lateness_);
         keys_.resize(plan.group_keys.size());
         aggs_.resize(plan.aggs.size());
         cols_.resize(plan.columns.size());
@@ -163,40 +197,148 @@ struct alignas(kCacheLine) QueryState::Impl {
             case Mode::Grouped:
                 ++counters_.records_processed;
                 if (limit_reached()) return;
+                if (ttl_ != 0) {
+                    apply_aged(in);
+                    return;
+                }
                 apply_grouped(in);
                 return;
             case Mode::Windowed:
+                if (lateness_ != 0) close_before(in);
+                if (sliding_) {
+                    on_sliding_record(in);
+                    return;
+                }
                 on_windowed_record(in);
+                return;
+            case Mode::Session:
+                if (lateness_ != 0) close_before(in);
+                on_session_record(in);
                 return;
             case Mode::Global:
                 if (windowed_) {
-                    on_windowed_record(in);
+                    if (sliding_)
+                        on_sliding_record(in);
+                    else
+                        on_windowed_record(in);
                     return;
                 }
                 ++counters_.records_processed;
-                apply_global(table_, in);
+                apply_global(*table_, in);
                 global_dirty_ = true;
                 return;
         }
     }
 
-    [[gnu::always_inline]] void apply_grouped(const AggInput& in) noexcept {
-        apply(combine_ ? local_ : table_, in, 0, 0);
+    // The watermark a record is judged against (SPEC §4): its own source's
+    // just before it, every other source's latest.
+    int64_t judged_watermark(const AggInput& in) const noexcept {
+        return std::min(in.wm_before, sources_.min_except(in.source));
     }
 
-    // Updates the record's group in t and, for EMIT CHANGES, emits its row.
+    // With allowed lateness a closed window's row is emitted again when a late
+    // record updates it, so whether a window has closed must not depend on
+    // when a watermark message arrives: the record's own watermark closes what
+    // it passes first (it is the source's watermark at this point of its stream).
+    void close_before(const AggInput& in) noexcept {
+        if (in.wm_before > closed_wm_ && sources_.advance(in.source, in.wm_before)) close_until(sources_.min());
+    }
+
+    void late(const AggInput& in) noexcept {
+        ++counters_.late_dropped;
+        if (dead_ == nullptr || in.raw == nullptr) return;
+        detail::write_dead_letter(*dead_, std::string_view(in.raw, in.raw_len), in.ts, judged_watermark(in));
+        ++counters_.dead_lettered;
+    }
+
+    [[gnu::always_inline]] void apply_grouped(const AggInput& in) noexcept {
+        apply(combine_ ? local_ : *table_, in, 0, 0);
+    }
+
+    // Updates the record's group in t and, for EMIT CHANGES, emits its row
+    // (DISTINCT: only a new group's).
     [[gnu::always_inline]] void apply(GroupTable& t, const AggInput& in, int64_t ws, int64_t we) noexcept {
         const GroupTable::Hit hit = t.find_or_insert(in.hash, in.key, in.key_len);
         if (hit.inserted) [[unlikely]]
             init_group(hit.block);
         layout_.update(hit.block, in.args, in.seq, t.arena(), counters_.type_mismatch);
-        if (!final_) {
-            if (lead_ != 0)
-                emit_cached(t, hit.index, hit.block);
-            else
-                emit(t.key_at(hit.index), t.key_len_at(hit.index), hit.block, ws, we);
-        }
+        if (!final_ && (!distinct_ || hit.inserted)) emit_group(t, hit, ws, we);
     }
+
+    void emit_group(GroupTable& t, const GroupTable::Hit& hit, int64_t ws, int64_t we) noexcept {
+        if (lead_ != 0)
+            emit_cached(t, hit.index, hit.block);
+        else
+            emit(t.key_at(hit.index), t.key_len_at(hit.index), hit.block, ws, we);
+    }
+
+    // ------------------------------------------------------------ state.ttl
+
+    GroupAge& age(uint8_t* block) const noexcept { return *reinterpret_cast<GroupAge*>(block + age_off_); }
+
+    // A group idle for the TTL (judged like a late record: by the watermark
+    // the record sees) starts over; under EMIT FINAL its row goes out first.
+    void apply_aged(const AggInput& in) noexcept {
+        GroupTable& t = *table_;
+        const GroupTable::Hit hit = t.find_or_insert(in.hash, in.key, in.key_len);
+        bool fresh = hit.inserted;
+        GroupAge& a = age(hit.block);
+        if (fresh) {
+            init_group(hit.block);
+            a = GroupAge{in.ts, 0, 0};
+        } else if (a.dead || window_closed_for(a.last, ttl_, judged_watermark(in))) {
+            if (a.dead)
+                --dead_groups_;
+            else if (final_)
+                emit(t.key_at(hit.index), t.key_len_at(hit.index), hit.block, 0, 0);
+            layout_.init(hit.block);
+            a = GroupAge{in.ts, 0, 0};
+            fresh = true;
+        }
+        layout_.update(hit.block, in.args, in.seq, t.arena(), counters_.type_mismatch);
+        a.last = std::max(a.last, in.ts);
+        if (!final_ && (!distinct_ || fresh)) emit_group(t, hit, 0, 0);
+    }
+
+    // Ages out the groups idle past the TTL at watermark w (rows first under
+    // EMIT FINAL), then compacts once dead groups outnumber live ones.
+    void expire_until(int64_t w) noexcept {
+        if (w < next_sweep_) return;
+        // Sweeps cost a pass over the table: at most one per quarter TTL of event time.
+        next_sweep_ = saturating_add(w, std::max<int64_t>(ttl_ / 4, 1));
+        GroupTable& t = *table_;
+        for (uint32_t i = 0; i < t.size(); ++i) {
+            GroupAge& a = age(t.block_at(i));
+            if (a.dead || !window_closed_for(a.last, ttl_, w)) continue;
+            if (final_) emit(t.key_at(i), t.key_len_at(i), t.block_at(i), 0, 0);
+            a.dead = 1;
+            ++dead_groups_;
+        }
+        if (dead_groups_ >= t.size() - dead_groups_ + kCompactSlack) compact_groups();
+    }
+
+    // Copies the live groups into the spare table (their out-of-line state
+    // into its arena) and swaps: dead keys and their bytes go.
+    void compact_groups() noexcept {
+        if (!spare_) spare_ = std::make_unique<GroupTable>(group_block_, kGroupArenaChunk);
+        GroupTable& from = *table_;
+        GroupTable& to = *spare_;
+        to.clear();
+        for (uint32_t i = 0; i < from.size(); ++i) {
+            const uint8_t* src = from.block_at(i);
+            const GroupAge a = age(const_cast<uint8_t*>(src));
+            if (a.dead) continue;
+            const GroupTable::Hit hit = to.find_or_insert(from.hash_at(i), from.key_at(i), from.key_len_at(i));
+            init_group(hit.block);  // the cached key text is rendered again
+            layout_.merge(hit.block, src, to.arena());
+            age(hit.block) = a;
+        }
+        from.clear();
+        std::swap(table_, spare_);
+        dead_groups_ = 0;
+    }
+
+    // ------------------------------------------------------------ combining
 
     bool aggregates_locally() const noexcept { return mode_ == Mode::Global || combine_ || wcombine_; }
 
@@ -209,7 +351,7 @@ struct alignas(kCacheLine) QueryState::Impl {
             const uint64_t hash = local_.hash_at(i);
             const uint32_t owner = partition_of(hash, shards_);
             if (owner == shard_) {
-                merge_group(table_, hash, local_.key_at(i), local_.key_len_at(i), local_.block_at(i));
+                merge_group(*table_, hash, local_.key_at(i), local_.key_len_at(i), local_.block_at(i));
                 continue;
             }
             const uint32_t key_len = local_.key_len_at(i);
@@ -230,11 +372,6 @@ struct alignas(kCacheLine) QueryState::Impl {
         layout_.merge(hit.block, block, t.arena());
     }
 
-    // A combined group from another shard (this shard owns its key).
-    void on_group_partial(const PartialHeader& h, const uint8_t* body, uint32_t len) noexcept {
-        merge_shipped_group(table_, h, body, len);
-    }
-
     // A shipped group (h.a = key length; key bytes, then the serialized block) merged into t.
     void merge_shipped_group(GroupTable& t, const PartialHeader& h, const uint8_t* body, uint32_t len) noexcept {
         if (h.a < 0 || static_cast<uint64_t>(h.a) > len) return;
@@ -253,19 +390,27 @@ struct alignas(kCacheLine) QueryState::Impl {
         layout_.update(hit.block, in.args, in.seq, t.arena(), counters_.type_mismatch);
     }
 
+    // ------------------------------------------------------------ windows
+
     [[gnu::always_inline]] void on_windowed_record(const AggInput& in) noexcept {
         // Records come in runs of one window: the last window found is kept
         // and tried first (no division, no search of the open windows).
         OpenWindow* ow = cur_;
         if (ow == nullptr || in.ts < ow->start || in.ts >= ow->end) [[unlikely]] {
-            const WindowBounds w = assign_window(in.ts);
+            const WindowBounds w = tumbling_window(in.ts, plan_.window.size_ms);
             if (is_late(w.end, in)) {
-                ++counters_.late_dropped;
+                late(in);
                 return;
             }
             ++counters_.records_processed;
             if (limit_reached()) return;
             ow = &windows_.find_or_open(w.start, w.end);
+            if (w.end <= closed_wm_) {
+                // Closed, within the allowed lateness: updated and emitted again.
+                apply_to_window(*ow, in);
+                cur_ = nullptr;
+                return;
+            }
             // Saturated bounds (times near the int64 ends) are not a plain
             // [start, end) range of the time line: never reused.
             cur_ = w.start != INT64_MIN && w.end != INT64_MAX ? ow : nullptr;
@@ -273,58 +418,133 @@ struct alignas(kCacheLine) QueryState::Impl {
         } else {
             // is_late for the kept window: it has not been closed (closing
             // drops it), so only the watermarks can make the record late.
-            if (std::min(in.wm_before, sources_.min_except(in.source)) >= cur_late_at_) {
-                ++counters_.late_dropped;
+            if (judged_watermark(in) >= cur_late_at_) {
+                late(in);
                 return;
             }
             ++counters_.records_processed;
             if (limit_reached()) return;
         }
-        if (mode_ == Mode::Global) {
-            apply_global(*ow->table, in);
-            ow->dirty = true;
-            return;
-        }
-        apply(*ow->table, in, ow->start, ow->end);
+        apply_to_window(*ow, in);
     }
 
-    WindowBounds assign_window(int64_t ts) const noexcept { return tumbling_window(ts, plan_.window.size_ms); }
+    // Every window of the record that has not closed for it for good; late
+    // when there is none.
+    void on_sliding_record(const AggInput& in) noexcept {
+        const int64_t size = plan_.window.size_ms;
+        const int64_t advance = plan_.window.advance_ms;
+        const SlidingRange r = sliding_windows(in.ts, size, advance);
+        int64_t k = r.first;
+        // Windows end in the order they start: skip the closed ones.
+        while (k <= r.last && is_late(sliding_window(k, size, advance).end, in)) ++k;
+        if (k > r.last) {
+            late(in);
+            return;
+        }
+        ++counters_.records_processed;
+        if (limit_reached()) return;
+        cur_ = nullptr;
+        for (; k <= r.last; ++k) {
+            const WindowBounds w = sliding_window(k, size, advance);
+            apply_to_window(windows_.find_or_open(w.start, w.end), in);
+        }
+    }
 
-    // Late: the window has closed for this record (its own source's watermark
-    // before it, the other sources' latest), or this state closed it already.
+    // Applies the record to one of its windows; a window that has closed
+    // already (allowed lateness) emits its updated row at once.
+    void apply_to_window(OpenWindow& ow, const AggInput& in) noexcept {
+        const bool closed = ow.end <= closed_wm_;
+        if (mode_ == Mode::Global) {
+            apply_global(*ow.table, in);
+            ow.dirty = true;
+            return;
+        }
+        GroupTable& t = *ow.table;
+        const GroupTable::Hit hit = t.find_or_insert(in.hash, in.key, in.key_len);
+        if (hit.inserted) [[unlikely]]
+            init_group(hit.block);
+        layout_.update(hit.block, in.args, in.seq, t.arena(), counters_.type_mismatch);
+        if (!final_ || closed) emit_group(t, hit, ow.start, ow.end);
+    }
+
+    // Late: the window has closed for this record past its allowed lateness
+    // (its own source's watermark before it, the other sources' latest), or
+    // this state dropped it already.
     bool is_late(int64_t end, const AggInput& in) const noexcept {
-        const int64_t wm = std::min(in.wm_before, sources_.min_except(in.source));
-        return window_closed_for(end, lateness_, wm) || end <= closed_wm_;
+        return window_closed_for(end, lateness_, judged_watermark(in)) || window_closed_for(end, lateness_, closed_wm_);
+    }
+
+    // ------------------------------------------------------------ sessions
+
+    void on_session_record(const AggInput& in) noexcept {
+        const int64_t wm = judged_watermark(in);
+        SessionStore& ss = *sessions_;
+        if (ss.late(in.ts, wm) || ss.late(in.ts, closed_wm_)) {
+            late(in);
+            return;
+        }
+        ++counters_.records_processed;
+        if (limit_reached()) return;
+        const uint32_t id = ss.place(in.hash, in.key, in.key_len, in.ts, wm, closed_wm_);
+        uint8_t* block = ss.block(id);
+        layout_.update(block, in.args, in.seq, ss.arena(), counters_.type_mismatch);
+        // EMIT FINAL: a session the watermark has passed (allowed lateness) emits again at once.
+        if (!final_ || ss.session(id).closed) emit_session(id);
+    }
+
+    void emit_session(uint32_t id) noexcept {
+        SessionStore& ss = *sessions_;
+        emit(ss.key(id), ss.key_len(id), ss.block(id), ss.session(id).first, ss.end_of(id));
     }
 
     // ------------------------------------------------------------ watermarks
 
     void on_watermark(uint16_t source, int64_t watermark) noexcept {
-        if (sources_.advance(source, watermark) && windowed_) close_until(sources_.min());
+        if (sources_.advance(source, watermark)) on_min_advanced();
+    }
+
+    void on_source_idle(uint16_t source, bool idle) noexcept {
+        if (sources_.set_idle(source, idle)) on_min_advanced();
+    }
+
+    void on_min_advanced() noexcept {
+        if (windowed_) close_until(sources_.min());
+        if (ttl_ != 0) expire_until(sources_.min());
     }
 
     void on_source_end(uint16_t source) noexcept {
         if (!sources_.end(source)) return;
-        if (windowed_) close_until(sources_.min());
+        on_min_advanced();
         if (sources_.all_ended() && !done_) finish();
     }
 
-    // Closes, in end order, every window that ends at or before w.
+    // Closes, in end order, every window that ends at or before w (EMIT
+    // FINAL: emits it), and drops those that end + allowed lateness passed.
     void close_until(int64_t w) noexcept {
         if (w <= closed_wm_) return;
+        const int64_t before = closed_wm_;
         closed_wm_ = w;
         cur_ = nullptr;  // closing moves the open windows
-        while (!windows_.empty() && windows_.front().end <= w) {
-            OpenWindow& f = windows_.front();
+        if (mode_ == Mode::Session) {
+            sessions_->advance(w, [this](uint32_t id) {
+                if (final_) emit_session(id);
+            });
+            sessions_->maybe_compact();
+            return;
+        }
+        for (std::size_t i = 0; i < windows_.size() && windows_.at(i).end <= w; ++i) {
+            OpenWindow& f = windows_.at(i);
+            if (f.end <= before) continue;  // closed earlier, kept for the allowed lateness
             if (mode_ == Mode::Global) {
                 if (final_ || f.dirty) ship_snapshot(f.start, f.end, *f.table);
+                f.dirty = false;
             } else if (wcombine_) {
                 ship_window_groups(f);
             } else if (final_) {
                 emit_table(*f.table, f.start, f.end);
             }
-            windows_.close_front();
         }
+        while (!windows_.empty() && window_closed_for(windows_.front().end, lateness_, w)) windows_.close_front();
         if (mode_ == Mode::Global) ship_mark(PartialKind::Watermark, w);
         if (wcombine_) {
             // Every owner learns that this shard shipped all it had for windows up to w.
@@ -349,10 +569,15 @@ struct alignas(kCacheLine) QueryState::Impl {
         }
     }
 
+    // The window starting at `start` (tumbling or sliding: the size fixes the end).
+    WindowBounds window_from_start(int64_t start) const noexcept {
+        return WindowBounds{start, saturating_add(start, plan_.window.size_ms)};
+    }
+
     // A window group combined on a reading shard: merged into the owned
     // window, emitted once every shard has shipped past the window's end.
     void on_window_group(const PartialHeader& h, const uint8_t* body, uint32_t len) noexcept {
-        const WindowBounds w = assign_window(h.b);
+        const WindowBounds w = window_from_start(h.b);
         if (w.end <= owned_closed_) return;  // a sender ships a window before marking it shipped
         merge_shipped_group(*owned_.find_or_open(w.start, w.end).table, h, body, len);
     }
@@ -368,11 +593,18 @@ struct alignas(kCacheLine) QueryState::Impl {
         if (w == kWatermarkMax) owned_done_ = true;
     }
 
-    // Every source ended: flush what is left.
+    // Every source ended: flush what is left (windows and sessions closed
+    // already at the +infinity watermark).
     void finish() noexcept {
-        if (mode_ == Mode::Grouped && final_) emit_table(table_, 0, 0);
+        if (mode_ == Mode::Grouped && final_) {
+            GroupTable& t = *table_;
+            for (uint32_t i = 0; i < t.size() && !limit_reached(); ++i) {
+                if (ttl_ != 0 && age(t.block_at(i)).dead) continue;
+                emit(t.key_at(i), t.key_len_at(i), t.block_at(i), 0, 0);
+            }
+        }
         if (mode_ == Mode::Global) {
-            if (!windowed_ && !table_.empty() && (final_ || global_dirty_)) ship_snapshot(0, 0, table_);
+            if (!windowed_ && !table_->empty() && (final_ || global_dirty_)) ship_snapshot(0, 0, *table_);
             global_dirty_ = false;
             ship_mark(PartialKind::End, kWatermarkMax);
         }
@@ -382,7 +614,7 @@ struct alignas(kCacheLine) QueryState::Impl {
     void end_batch() noexcept {
         if (mode_ != Mode::Global || final_ || done_) return;
         if (!windowed_) {
-            if (global_dirty_) ship_snapshot(0, 0, table_);
+            if (global_dirty_) ship_snapshot(0, 0, *table_);
             global_dirty_ = false;
             return;
         }
@@ -476,33 +708,35 @@ struct alignas(kCacheLine) QueryState::Impl {
     void on_partial(const uint8_t* payload, uint32_t len) noexcept {
         PartialHeader h;
         if (!read_partial_header(payload, len, h) || h.shard >= shards_) return;
-        if (h.kind == PartialKind::WindowGroup) {
-            if (wcombine_)
-                on_window_group(h, payload + kPartialHeaderBytes, len - static_cast<uint32_t>(kPartialHeaderBytes));
-            return;
+        const uint8_t* body = payload + kPartialHeaderBytes;
+        const auto body_len = len - static_cast<uint32_t>(kPartialHeaderBytes);
+        switch (h.kind) {
+            case PartialKind::WindowGroup:
+                if (wcombine_) on_window_group(h, body, body_len);
+                return;
+            case PartialKind::Shipped:
+                if (wcombine_) on_shipped(h);
+                return;
+            case PartialKind::Group:
+                if (combine_) merge_shipped_group(*table_, h, body, body_len);
+                return;
+            case PartialKind::Snapshot:
+            case PartialKind::Watermark:
+            case PartialKind::End:
+                if (merge_) on_merge_partial(h, body, body_len);
+                return;
         }
-        if (h.kind == PartialKind::Shipped) {
-            if (wcombine_) on_shipped(h);
-            return;
-        }
-        if (h.kind == PartialKind::Group) {
-            if (combine_)
-                on_group_partial(h, payload + kPartialHeaderBytes, len - static_cast<uint32_t>(kPartialHeaderBytes));
-            return;
-        }
-        if (!merge_) return;
+    }
+
+    void on_merge_partial(const PartialHeader& h, const uint8_t* body, uint32_t len) noexcept {
         const auto from = static_cast<uint16_t>(h.shard);
         switch (h.kind) {
-            case PartialKind::Group:
-            case PartialKind::WindowGroup:
-            case PartialKind::Shipped:
-                return;
             case PartialKind::Snapshot: {
                 // A shard ships a window before the watermark that closes it, so
                 // nothing arrives for a window the merge already released.
                 if (windowed_ && h.b <= merged_wm_) return;
                 MergeWindow& mw = windowed_ ? merge_->find_or_open(h.a, h.b) : merge_->global();
-                mw.store(h.shard, payload + kPartialHeaderBytes, len - kPartialHeaderBytes);
+                mw.store(h.shard, body, len);
                 if (!final_) emit_merged(mw);
                 return;
             }
@@ -516,6 +750,8 @@ struct alignas(kCacheLine) QueryState::Impl {
                     if (!windowed_ && final_) emit_merged(merge_->global());
                     merge_done_ = true;
                 }
+                return;
+            default:
                 return;
         }
     }
@@ -557,18 +793,22 @@ struct alignas(kCacheLine) QueryState::Impl {
     std::size_t group_count() const noexcept {
         switch (mode_) {
             case Mode::Grouped:
-                return table_.size();
+                return table_->size() - dead_groups_;
             case Mode::Windowed:
                 return windows_.group_count();
+            case Mode::Session:
+                return sessions_->live();
             case Mode::Global:
-                return windowed_ ? windows_.size() : table_.size();
+                return windowed_ ? windows_.size() : table_->size();
         }
         return 0;
     }
 
     std::size_t state_bytes() const noexcept {
-        std::size_t n = table_.memory_bytes() + windows_.memory_bytes() + scratch_.reserved_bytes() +
+        std::size_t n = table_->memory_bytes() + windows_.memory_bytes() + scratch_.reserved_bytes() +
                         outbox_.bytes.capacity();
+        if (spare_) n += spare_->memory_bytes();
+        if (sessions_) n += sessions_->memory_bytes();
         if (merge_) n += merge_->memory_bytes() + merge_scratch_.reserved_bytes();
         return n;
     }
@@ -577,11 +817,15 @@ struct alignas(kCacheLine) QueryState::Impl {
     const uint32_t shard_;
     const uint32_t shards_;
     OutBuffer& out_;
+    OutBuffer* const dead_;  // dead-letter output (late.data.strategy = 'dead_letter'), or nullptr
     ShardCounters& counters_;
     const Mode mode_;
     const bool windowed_;
+    const bool sliding_;
     const bool final_;
+    const bool distinct_;  // SELECT DISTINCT: a row only when a group appears
     const int64_t lateness_;
+    const int64_t ttl_;    // state.ttl of a Grouped query (0: none)
     const uint64_t limit_;
     AggLayout layout_;
     detail::RowFormat writer_;
@@ -590,13 +834,18 @@ struct alignas(kCacheLine) QueryState::Impl {
     const bool combine_;                 // GROUP BY ... EMIT FINAL on several shards: combine, then ship
     const uint32_t lead_;                // leading columns cached per group as text (0: none)
     const uint32_t text_off_;            // KeyText's offset in a group's block (when lead_)
-    const uint32_t group_block_;         // a group's block: accumulators (+ KeyText)
-    GroupTable table_;                   // Grouped groups (owned); non-windowed Global block
+    const uint32_t age_off_;             // GroupAge's offset in a group's block (when ttl_)
+    const uint32_t group_block_;         // a group's block: accumulators (+ KeyText) (+ GroupAge)
+    std::unique_ptr<GroupTable> table_;  // Grouped groups (owned); non-windowed Global block
+    std::unique_ptr<GroupTable> spare_;  // state.ttl: the compaction target
+    std::size_t dead_groups_ = 0;        // state.ttl: aged-out groups still in table_
+    int64_t next_sweep_ = kWatermarkMin; // state.ttl: the watermark of the next sweep
     GroupTable local_;                   // combine_: every group this shard read, until its input ends
     const bool wcombine_;                // windowed EMIT FINAL on several shards: combine per window, then ship
     SourceWatermarks shipped_;           // wcombine_: per shard, windows shipped through this watermark
     WindowSet windows_;                  // open windows (wcombine_: of the records this shard read)
     WindowSet owned_;                    // wcombine_: windows of the groups this shard owns, being merged
+    std::unique_ptr<SessionStore> sessions_;  // Session mode
     int64_t owned_closed_ = kWatermarkMin;
     bool owned_done_ = false;
     bool global_dirty_ = false;          // the non-windowed Global block changed since its last snapshot
@@ -629,16 +878,19 @@ struct alignas(kCacheLine) QueryState::Impl {
 // ---------------------------------------------------------------- public API
 
 QueryState::QueryState(const Plan& plan, uint32_t shard, uint32_t shards, uint32_t sources, OutBuffer& out,
-                       ShardCounters& counters)
-    : impl_(std::make_unique<Impl>(plan, shard, shards, sources, out, counters)) {}
+                       ShardCounters& counters, OutBuffer* dead_letter)
+    : impl_(std::make_unique<Impl>(plan, shard, shards, sources, out, counters, dead_letter)) {}
 
 QueryState::~QueryState() = default;
 
 void QueryState::on_record(const AggInput& in) noexcept { impl_->on_record(in); }
 void QueryState::on_watermark(uint16_t source, int64_t watermark) noexcept { impl_->on_watermark(source, watermark); }
+void QueryState::on_source_idle(uint16_t source, bool idle) noexcept { impl_->on_source_idle(source, idle); }
 void QueryState::on_source_end(uint16_t source) noexcept { impl_->on_source_end(source); }
 void QueryState::end_batch() noexcept { impl_->end_batch(); }
 bool QueryState::aggregates_locally() const noexcept { return impl_->aggregates_locally(); }
+bool QueryState::two_phase() const noexcept { return impl_->mode_ == Mode::Global; }
+bool QueryState::needs_watermarks() const noexcept { return impl_->windowed_ || impl_->ttl_ != 0; }
 void QueryState::end_of_local_input() noexcept { impl_->end_of_local_input(); }
 PartialOutbox& QueryState::outbox() noexcept { return impl_->outbox_; }
 void QueryState::on_partial(const uint8_t* payload, uint32_t len) noexcept { impl_->on_partial(payload, len); }

@@ -1,5 +1,5 @@
-// Window assignment and the lateness rule, kept apart so further window
-// kinds (sliding: several windows per record; sessions) slot in here.
+// Window assignment (tumbling: one window per record; sliding: several) and
+// the lateness rule. Sessions depend on the records before them: session_store.h.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +29,27 @@ inline int64_t floor_div(int64_t a, int64_t b) noexcept {
 inline WindowBounds tumbling_window(int64_t ts, int64_t size) noexcept {
     int64_t start;
     if (__builtin_mul_overflow(floor_div(ts, size), size, &start)) start = INT64_MIN;
+    return WindowBounds{start, saturating_add(start, size)};
+}
+
+// SLIDING(size, advance): the windows [k*advance, k*advance + size) that
+// contain ts are those with k in [first, last]; k*advance is their start.
+struct SlidingRange {
+    int64_t first = 0;
+    int64_t last = 0;
+};
+
+inline SlidingRange sliding_windows(int64_t ts, int64_t size, int64_t advance) noexcept {
+    // ts - size can only overflow near INT64_MIN, where one window is all there is.
+    int64_t lo;
+    if (__builtin_sub_overflow(ts, size, &lo)) return SlidingRange{floor_div(ts, advance), floor_div(ts, advance)};
+    return SlidingRange{floor_div(lo, advance) + 1, floor_div(ts, advance)};
+}
+
+// The window of a sliding query that starts at k*advance.
+inline WindowBounds sliding_window(int64_t k, int64_t size, int64_t advance) noexcept {
+    int64_t start;
+    if (__builtin_mul_overflow(k, advance, &start)) start = k < 0 ? INT64_MIN : INT64_MAX - size;
     return WindowBounds{start, saturating_add(start, size)};
 }
 

@@ -14,7 +14,7 @@ namespace sluice {
 class SourceWatermarks {
 public:
     explicit SourceWatermarks(uint32_t sources)
-        : wm_(sources == 0 ? 1 : sources, kWatermarkMin), ended_(wm_.size(), 0) {
+        : wm_(sources == 0 ? 1 : sources, kWatermarkMin), ended_(wm_.size(), 0), idle_(wm_.size(), 0) {
         recompute();
     }
 
@@ -30,11 +30,26 @@ public:
     // The source is exhausted: its watermark is +infinity. False if it had ended already.
     bool end(uint16_t source) noexcept {
         if (source >= wm_.size() || ended_[source]) return false;
+        if (idle_[source]) {
+            idle_[source] = 0;
+            --idle_count_;
+        }
         ended_[source] = 1;
         ++ended_count_;
         wm_[source] = kWatermarkMax;
         recompute();
         return true;
+    }
+
+    // An idle source (watermark.idle_timeout) does not hold the minimum back
+    // until it speaks again. True when the minimum rose.
+    bool set_idle(uint16_t source, bool idle) noexcept {
+        if (source >= wm_.size() || ended_[source] || idle_[source] == static_cast<uint8_t>(idle)) return false;
+        const int64_t before = min_;
+        idle_[source] = idle ? 1 : 0;
+        idle_count_ += idle ? 1 : -1;
+        recompute();
+        return min_ > before;
     }
 
     bool all_ended() const noexcept { return ended_count_ == wm_.size(); }
@@ -48,9 +63,14 @@ public:
 
 private:
     void recompute() noexcept {
+        // Every source idle: the minimum holds where it is (nothing speaks
+        // for the time line).
+        if (idle_count_ != 0 && idle_count_ + ended_count_ == wm_.size() && ended_count_ != wm_.size()) return;
         min_ = kWatermarkMax;
         second_ = kWatermarkMax;
-        for (const int64_t w : wm_) {
+        for (std::size_t i = 0; i < wm_.size(); ++i) {
+            if (idle_[i]) continue;
+            const int64_t w = wm_[i];
             if (w < min_) {
                 second_ = min_;
                 min_ = w;
@@ -62,7 +82,9 @@ private:
 
     std::vector<int64_t> wm_;
     std::vector<uint8_t> ended_;
+    std::vector<uint8_t> idle_;
     uint32_t ended_count_ = 0;
+    uint32_t idle_count_ = 0;
     int64_t min_ = kWatermarkMin;
     int64_t second_ = kWatermarkMax;  // second smallest (equal to min_ when two sources share it)
 };

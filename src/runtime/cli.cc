@@ -35,6 +35,7 @@ constexpr const char* kUsage =
     "  -e, --execute SQL      the query text itself\n"
     "  --input FILE|-         NDJSON input (default: stdin)\n"
     "  --output FILE|-        NDJSON result rows (default: stdout)\n"
+    "  --dead-letter FILE|-   late records under late.data.strategy = 'dead_letter' (default: stderr)\n"
     "  --shards N             number of shards, one thread each (default 1)\n"
     "  --cpus LIST            pin shard i to the i-th CPU of LIST (e.g. 2-5 or 2,4,6)\n"
     "  --parallel-read        split a regular input file across all shards at line boundaries\n"
@@ -108,6 +109,9 @@ int cmd_query_or_explain(const std::string& command, Args& args) {
         } else if (command == "query" && a == "--output") {
             if (!value()) return usage_error(err);
             opt.output_path = v;
+        } else if (command == "query" && a == "--dead-letter") {
+            if (!value()) return usage_error(err);
+            opt.dead_letter_path = v;
         } else if (command == "query" && a == "--shards") {
             unsigned long long n;
             if (!value()) return usage_error(err);

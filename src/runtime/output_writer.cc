@@ -16,10 +16,14 @@ constexpr uint32_t kRingBytes = 8u << 20;
 constexpr std::size_t kMaxPiece = kRingBytes / 8;
 }  // namespace
 
-OutputWriter::OutputWriter(int fd, uint32_t shards, std::optional<uint64_t> limit) : fd_(fd), limit_(limit) {
-    for (uint32_t s = 0; s < shards; ++s) {
-        rings_.push_back(std::make_unique<SpscRing>(kRingBytes));
-        ports_.push_back(Port{this, s});
+OutputWriter::OutputWriter(int fd, uint32_t shards, std::optional<uint64_t> limit, int dead_letter_fd)
+    : fd_(fd), dead_letter_fd_(dead_letter_fd), shards_(shards), limit_(limit) {
+    const uint32_t rings = dead_letter_fd >= 0 ? 2 * shards : shards;
+    ports_.reserve(rings);
+    for (uint32_t r = 0; r < rings; ++r) {
+        // Dead letters are rare: their rings are small.
+        rings_.push_back(std::make_unique<SpscRing>(r < shards ? kRingBytes : kRingBytes / 8));
+        ports_.push_back(Port{this, r});
     }
 }
 
@@ -28,9 +32,10 @@ OutputWriter::~OutputWriter() = default;
 void OutputWriter::sink(void* ctx, const char* data, std::size_t n) {
     auto* port = static_cast<Port*>(ctx);
     OutputWriter* w = port->writer;
-    SpscRing& ring = *w->rings_[port->shard];
+    SpscRing& ring = *w->rings_[port->ring];
     while (n > 0) {
-        std::size_t piece = n < kMaxPiece ? n : kMaxPiece;
+        const std::size_t max_piece = port->ring < w->shards_ ? kMaxPiece : kMaxPiece / 8;
+        std::size_t piece = n < max_piece ? n : max_piece;
         void* dst;
         while ((dst = ring.try_alloc(static_cast<uint32_t>(piece))) == nullptr) {
             if (w->failed()) return;  // nobody will drain it any more
@@ -46,9 +51,11 @@ void OutputWriter::sink(void* ctx, const char* data, std::size_t n) {
     ring.flush();
 }
 
-void OutputWriter::write_out(const char* data, std::size_t n) {
+void OutputWriter::write_out(uint32_t ring, const char* data, std::size_t n) {
     if (failed()) return;
-    if (limit_) {
+    const bool rows = ring < shards_;
+    const int fd = rows ? fd_ : dead_letter_fd_;
+    if (limit_ && rows) {
         // Count rows up to the limit and cut the buffer after the last allowed
         // one. Without a LIMIT the shards count their own rows.
         if (rows_written_ >= *limit_) return;
@@ -65,7 +72,7 @@ void OutputWriter::write_out(const char* data, std::size_t n) {
         n = keep;
     }
     while (n > 0) {
-        ssize_t w = ::write(fd_, data, n);
+        ssize_t w = ::write(fd, data, n);
         if (w < 0) {
             if (errno == EINTR) continue;
             error_ = std::string("cannot write output: ") + std::strerror(errno);
@@ -77,8 +84,8 @@ void OutputWriter::write_out(const char* data, std::size_t n) {
     }
 }
 
-bool OutputWriter::drain_ring(uint32_t shard) {
-    SpscRing& ring = *rings_[shard];
+bool OutputWriter::drain_ring(uint32_t r) {
+    SpscRing& ring = *rings_[r];
     bool any = false;
     uint32_t len;
     // A row larger than one piece spans messages: keep draining this ring
@@ -93,7 +100,7 @@ bool OutputWriter::drain_ring(uint32_t shard) {
             continue;
         }
         const char* data = static_cast<const char*>(msg);
-        write_out(data, len);
+        write_out(r, data, len);
         mid_line = len > 0 && data[len - 1] != '\n';
         ring.pop();
         any = true;

@@ -18,14 +18,16 @@ namespace sluice {
 
 class OutputWriter {
 public:
-    OutputWriter(int fd, uint32_t shards, std::optional<uint64_t> limit);
+    // dead_letter_fd >= 0 adds a second output, for late records: shard s
+    // writes it through port(shards + s). LIMIT counts only result rows.
+    OutputWriter(int fd, uint32_t shards, std::optional<uint64_t> limit, int dead_letter_fd = -1);
     ~OutputWriter();
 
     struct Port {
         OutputWriter* writer;
-        uint32_t shard;
+        uint32_t ring;
     };
-    Port* port(uint32_t shard) { return &ports_[shard]; }
+    Port* port(uint32_t ring) { return &ports_[ring]; }
     // OutBuffer sink: copies the bytes into the shard's ring (waits when the
     // writer is behind). Called on the shard's thread.
     static void sink(void* port, const char* data, std::size_t n);
@@ -40,10 +42,12 @@ public:
     bool failed() const { return failed_.load(std::memory_order_relaxed); }
 
 private:
-    bool drain_ring(uint32_t shard);
-    void write_out(const char* data, std::size_t n);
+    bool drain_ring(uint32_t ring);
+    void write_out(uint32_t ring, const char* data, std::size_t n);
 
     int fd_;
+    int dead_letter_fd_;
+    uint32_t shards_;
     std::optional<uint64_t> limit_;
     uint64_t rows_written_ = 0;
     std::vector<std::unique_ptr<SpscRing>> rings_;

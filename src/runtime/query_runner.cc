@@ -82,6 +82,16 @@ Result<QueryStats> run_query(const QueryOptions& options) {
            !to_stdout);
     if (out.get() < 0) return Error{"cannot open output '" + options.output_path + "': " + errno_text()};
 
+    const bool dead_letters = plan.props.late_strategy == LateStrategy::DeadLetter;
+    const bool dead_to_stderr = options.dead_letter_path == "-";
+    Fd dead(!dead_letters ? -1
+            : dead_to_stderr
+                ? STDERR_FILENO
+                : ::open(options.dead_letter_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644),
+            dead_letters && !dead_to_stderr);
+    if (dead_letters && dead.get() < 0)
+        return Error{"cannot open dead-letter output '" + options.dead_letter_path + "': " + errno_text()};
+
     const uint32_t sources = parallel ? options.shards : 1;
     std::vector<uint64_t> bounds;
     if (parallel) {
@@ -89,7 +99,7 @@ Result<QueryStats> run_query(const QueryOptions& options) {
     }
 
     Mesh mesh(options.shards);
-    OutputWriter writer(out.get(), options.shards, plan.limit);
+    OutputWriter writer(out.get(), options.shards, plan.limit, dead_letters ? dead.get() : -1);
     std::barrier<> started(static_cast<std::ptrdiff_t>(options.shards));
     RunShared shared;
     shared.mesh = &mesh;
@@ -107,6 +117,7 @@ Result<QueryStats> run_query(const QueryOptions& options) {
         setup.max_record_bytes = options.max_record_bytes;
         setup.idle = options.idle;
         setup.topology = topology.get();
+        if (dead_letters) setup.dead_letter_port = static_cast<int>(options.shards + s);
         if (!options.cpus.empty()) setup.cpu = static_cast<int>(options.cpus[s]);
         if (s < sources) {
             setup.has_source = true;
@@ -149,11 +160,11 @@ std::string stats_json(const QueryStats& stats, uint32_t shards) {
     char buf[1024];
     std::snprintf(buf, sizeof buf,
                   "{\"records_in\":%llu,\"records_processed\":%llu,\"records_rejected\":%llu,"
-                  "\"late_dropped\":%llu,\"overload_dropped\":%llu,\"type_mismatch\":%llu,\"rows_out\":%llu,"
-                  "\"shards\":%u,\"seconds\":%.6f,\"records_per_second\":%.0f}\n",
+                  "\"late_dropped\":%llu,\"dead_lettered\":%llu,\"overload_dropped\":%llu,\"type_mismatch\":%llu,"
+                  "\"rows_out\":%llu,\"shards\":%u,\"seconds\":%.6f,\"records_per_second\":%.0f}\n",
                   static_cast<unsigned long long>(c.records_in), static_cast<unsigned long long>(c.records_processed),
                   static_cast<unsigned long long>(c.records_rejected), static_cast<unsigned long long>(c.late_dropped),
-                  static_cast<unsigned long long>(c.overload_dropped),
+                  static_cast<unsigned long long>(c.dead_lettered), static_cast<unsigned long long>(c.overload_dropped),
                   static_cast<unsigned long long>(c.type_mismatch), static_cast<unsigned long long>(c.rows_out),
                   shards, stats.seconds, rate);
     return buf;

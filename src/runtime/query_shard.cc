@@ -1,5 +1,8 @@
 #include "query_shard.h"
 
+#include <poll.h>
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -22,9 +25,7 @@ QueryShard::QueryShard(const ShardSetup& setup, RunShared& shared)
       shared_(shared),
       plan_(*setup.plan),
       aggregate_(setup.plan->is_aggregate()),
-      global_(setup.plan->is_global_aggregate()),
-      local_(false),
-      windowed_(setup.plan->is_windowed()),
+      rows_window_(!setup.plan->analytics.empty()),
       idler_(setup.idle) {}
 
 QueryShard::~QueryShard() = default;
@@ -50,6 +51,7 @@ void QueryShard::run() {
     shared_.started->arrive_and_wait();
     if (!shared_.stop.load(std::memory_order_relaxed)) loop();
     if (out_) out_->flush();
+    if (dead_out_) dead_out_->flush();
     // Release: the writer sees every buffer flushed above once it reads the decrement.
     shared_.running.fetch_sub(1, std::memory_order_release);
 }
@@ -57,10 +59,22 @@ void QueryShard::run() {
 void QueryShard::setup_on_thread() {
     shared_.mesh->create_inbound(setup_.id);
     out_ = std::make_unique<OutBuffer>(256 * 1024, &OutputWriter::sink, shared_.writer->port(setup_.id));
+    if (setup_.dead_letter_port >= 0) {
+        dead_out_ = std::make_unique<OutBuffer>(64 * 1024, &OutputWriter::sink,
+                                                shared_.writer->port(static_cast<uint32_t>(setup_.dead_letter_port)));
+    }
     if (aggregate_) {
-        state_ = std::make_unique<QueryState>(plan_, setup_.id, setup_.shards, setup_.sources, *out_, counters_);
+        state_ = std::make_unique<QueryState>(plan_, setup_.id, setup_.shards, setup_.sources, *out_, counters_,
+                                              dead_out_.get());
         local_ = state_->aggregates_locally();
+        global_ = state_->two_phase();
+        timed_ = state_->needs_watermarks();
+        dead_letter_ = dead_out_ != nullptr && plan_.props.late_strategy == LateStrategy::DeadLetter;
         args_.resize(plan_.aggs.size());
+    }
+    if (rows_window_) {
+        analytic_ = std::make_unique<AnalyticState>(plan_, *out_, counters_);
+        args_.resize(plan_.fields.size());  // a routed record carries every field
     }
     if (setup_.has_source) {
         reader_ = std::make_unique<LineReader>(setup_.input_fd, setup_.begin, setup_.end, setup_.chunk_bytes,
@@ -70,9 +84,14 @@ void QueryShard::setup_on_thread() {
         fields_.resize(plan_.fields.size());
         if (aggregate_)
             prepare_ = std::make_unique<Prepare>(plan_);
+        else if (rows_window_)
+            analytic_prepare_ = std::make_unique<AnalyticPrepare>(plan_);
         else
             projector_ = std::make_unique<Projector>(plan_, *out_, counters_);
         seq_ = static_cast<uint64_t>(setup_.source_id) << 40;
+        struct stat st{};
+        pollable_ = timed_ && setup_.end == UINT64_MAX && ::fstat(setup_.input_fd, &st) == 0 && !S_ISREG(st.st_mode);
+        last_input_ms_ = wall_ms();
     } else {
         source_done_ = true;
     }
@@ -83,7 +102,11 @@ void QueryShard::loop() {
         if (shared_.stop.load(std::memory_order_relaxed) || shared_.writer->failed()) return;
         bool progressed = false;
         if (!source_done_) {
-            read_chunk();
+            if (pollable_) {
+                poll_source();
+            } else {
+                read_chunk();
+            }
             progressed = true;
         }
         progressed |= drain_inbound();
@@ -98,6 +121,33 @@ void QueryShard::loop() {
         else
             idler_.wait();
     }
+}
+
+// A source that can stall (a pipe) is read only when it has data; silent
+// for watermark.idle_timeout, it is marked idle on every shard.
+void QueryShard::poll_source() {
+    pollfd p{setup_.input_fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) != 0) {
+        if (source_idle_) set_source_idle(false);
+        last_input_ms_ = wall_ms();
+        read_chunk();
+        return;
+    }
+    if (!source_idle_ && wall_ms() - last_input_ms_ >= plan_.props.idle_timeout_ms) set_source_idle(true);
+}
+
+void QueryShard::set_source_idle(bool idle) {
+    source_idle_ = idle;
+    for (uint32_t to = 0; to < setup_.shards; ++to) {
+        if (to == setup_.id) continue;
+        void* dst = alloc_blocking(to, sizeof(WatermarkMsg));
+        if (!dst) return;
+        auto* m = static_cast<WatermarkMsg*>(dst);
+        m->h = MsgHeader{MsgKind::SourceIdle, static_cast<uint8_t>(idle ? 1 : 0), setup_.source_id, 0};
+        m->watermark = watermark_;
+        shared_.mesh->ring(setup_.id, to).push();
+    }
+    if (state_) state_->on_source_idle(setup_.source_id, idle);
 }
 
 void QueryShard::read_chunk() {
@@ -119,7 +169,7 @@ void QueryShard::read_chunk() {
         },
         reject);
     if (reader_->error() != 0) fail(std::string("cannot read input: ") + std::strerror(reader_->error()));
-    if (windowed_ && watermark_ != wm_at_start) {
+    if (timed_ && watermark_ != wm_at_start) {
         // Watermarks follow the records they cover, in every ring.
         broadcast(MsgKind::Watermark, watermark_);
         state_->on_watermark(setup_.source_id, watermark_);
@@ -137,7 +187,34 @@ void QueryShard::read_chunk() {
     }
 }
 
+// ROWS windows: a partition's rows must meet in arrival order on one shard,
+// so the whole record (its field values) goes to the partition key's owner.
+void QueryShard::on_analytic_record() {
+    if (!analytic_prepare_->run(fields_.data(), arrival_ms_, prepared_, counters_)) {
+        ++counters_.records_processed;
+        return;
+    }
+    const uint32_t owner = partition_of(prepared_.hash, setup_.shards);
+    if (owner == setup_.id) {
+        analytic_->on_record(prepared_.hash, prepared_.key, prepared_.key_len, prepared_.args, prepared_.ts);
+        return;
+    }
+    const uint64_t bytes = record_msg_size(prepared_);
+    if (bytes > kMaxRingMessage) [[unlikely]] {
+        ++counters_.records_rejected;
+        return;
+    }
+    void* dst = alloc_blocking(owner, static_cast<uint32_t>(bytes));
+    if (!dst) return;
+    encode_record(dst, prepared_, setup_.source_id, kWatermarkMin, seq_++);
+    shared_.mesh->ring(setup_.id, owner).push();
+}
+
 void QueryShard::on_record() {
+    if (rows_window_) {
+        on_analytic_record();
+        return;
+    }
     if (!aggregate_) {
         if (limit_hit_) {
             ++counters_.records_processed;
@@ -154,7 +231,9 @@ void QueryShard::on_record() {
     const uint32_t owner = local_ ? setup_.id : home;
     // Message size of the record on its way to its home shard (routed now,
     // or combined and shipped later); 0 when it never leaves this shard.
-    const uint32_t bytes = home != setup_.id && !global_ ? record_msg_size(prepared_) : 0;
+    const std::string_view raw = dead_letter_ ? decoder_->last_line() : std::string_view{};
+    const uint64_t bytes =
+        home != setup_.id && !global_ ? record_msg_size(prepared_, static_cast<uint32_t>(raw.size())) : 0;
     if (bytes > kMaxRingMessage) [[unlikely]] {
         // Too big to cross a ring in one message: rejected and counted, as an
         // oversized line is.
@@ -163,7 +242,7 @@ void QueryShard::on_record() {
     }
     const int64_t wm_before = watermark_;
     const uint64_t seq = seq_++;
-    if (windowed_ && prepared_.ts > max_event_ms_) {
+    if (timed_ && prepared_.ts > max_event_ms_) {
         max_event_ms_ = prepared_.ts;
         watermark_ = saturating_sub(max_event_ms_, plan_.props.max_out_of_orderness_ms);
     }
@@ -177,12 +256,14 @@ void QueryShard::on_record() {
         in.seq = seq;
         in.source = setup_.source_id;
         in.args = prepared_.args;
+        in.raw = raw.data();
+        in.raw_len = static_cast<uint32_t>(raw.size());
         state_->on_record(in);
         return;
     }
-    void* dst = alloc_blocking(owner, bytes);
+    void* dst = alloc_blocking(owner, static_cast<uint32_t>(bytes));
     if (!dst) return;  // the run is stopping
-    encode_record(dst, prepared_, setup_.source_id, wm_before, seq);
+    encode_record(dst, prepared_, setup_.source_id, wm_before, seq, raw.data(), static_cast<uint32_t>(raw.size()));
     shared_.mesh->ring(setup_.id, owner).push();
 }
 
@@ -241,8 +322,16 @@ bool QueryShard::drain_inbound() {
 void QueryShard::handle_message(const void* msg) {
     const auto* h = static_cast<const MsgHeader*>(msg);
     switch (h->kind) {
-        case MsgKind::Record:
-            state_->on_record(decode_record(msg, args_.data()));
+        case MsgKind::Record: {
+            const AggInput in = decode_record(msg, args_.data(), static_cast<uint32_t>(args_.size()));
+            if (analytic_)
+                analytic_->on_record(in.hash, in.key, in.key_len, in.args, in.ts);
+            else
+                state_->on_record(in);
+            break;
+        }
+        case MsgKind::SourceIdle:
+            if (state_) state_->on_source_idle(h->source, h->flag != 0);
             break;
         case MsgKind::Watermark:
             state_->on_watermark(h->source, static_cast<const WatermarkMsg*>(msg)->watermark);

@@ -35,6 +35,7 @@ struct ShardSetup {
     bool has_source = false;
     uint16_t source_id = 0;
     int input_fd = -1;
+    int dead_letter_port = -1;  // OutputWriter port of the dead-letter output (-1: none)
     uint64_t begin = 0;
     uint64_t end = UINT64_MAX;
     std::size_t max_record_bytes = kDefaultMaxRecordBytes;
@@ -68,7 +69,10 @@ private:
     void setup_on_thread();
     void loop();
     void read_chunk();
+    void poll_source();
+    void set_source_idle(bool idle);
     void on_record();  // fields_ holds a decoded record
+    void on_analytic_record();
     bool drain_inbound();
     void handle_message(const void* msg);
     void ship_outbox();
@@ -82,18 +86,23 @@ private:
     RunShared& shared_;
     const Plan& plan_;
     const bool aggregate_;
-    const bool global_;  // no GROUP BY: every record stays on its reading shard
-    bool local_;         // records stay on this shard (the state aggregates locally)
-    const bool windowed_;
+    const bool rows_window_;  // ROWS windows: whole records routed by partition key
+    bool global_ = false;  // two-phase global aggregate: every record stays on its reading shard
+    bool local_ = false;   // records stay on this shard (the state aggregates locally)
+    bool timed_ = false;   // the query needs watermarks (windows, state.ttl)
+    bool dead_letter_ = false;  // late records carry their text to the dead-letter output
     Idler idler_;
 
     ShardCounters counters_;
     std::unique_ptr<OutBuffer> out_;
+    std::unique_ptr<OutBuffer> dead_out_;  // dead-letter rows (late.data.strategy = 'dead_letter')
     std::unique_ptr<NdjsonDecoder> decoder_;
     std::unique_ptr<LineReader> reader_;
     std::unique_ptr<Prepare> prepare_;
     std::unique_ptr<Projector> projector_;
     std::unique_ptr<QueryState> state_;
+    std::unique_ptr<AnalyticPrepare> analytic_prepare_;  // ROWS windows: reading side
+    std::unique_ptr<AnalyticState> analytic_;           // ROWS windows: owning side
     std::vector<Value> fields_;
     std::vector<Value> args_;          // decoded arguments of an inbound record
     std::vector<uint8_t> partials_;    // outbox being shipped
@@ -106,6 +115,11 @@ private:
     int64_t watermark_ = kWatermarkMin;
     int64_t arrival_ms_ = 0;
     uint64_t seq_ = 0;
+    // A pipe can go quiet: past watermark.idle_timeout the source is marked
+    // idle so it stops holding other sources' windows back.
+    bool pollable_ = false;
+    bool source_idle_ = false;
+    int64_t last_input_ms_ = 0;
 
     uint32_t ended_sources_ = 0;
     std::string error_;

@@ -14,24 +14,25 @@
 
 namespace sluice {
 
-enum class MsgKind : uint8_t { Record = 1, Watermark, SourceEnd, Partial };
+enum class MsgKind : uint8_t { Record = 1, Watermark, SourceEnd, SourceIdle, Partial };
 
 struct MsgHeader {
     MsgKind kind;
-    uint8_t nargs;
+    uint8_t flag;  // SourceIdle: 1 idle, 0 active again
     uint16_t source;
     uint32_t len;  // Record: key bytes; Partial: payload bytes
 };
 
+// The argument count is not sent: both ends take it from the plan.
 struct RecordMsg {
     MsgHeader h;
     uint32_t string_bytes;
-    uint32_t reserved;
+    uint32_t raw_len;  // the record's text, for a dead-letter output (0: not carried)
     uint64_t hash;
     int64_t ts;
     int64_t wm_before;
     uint64_t seq;
-    // Value args[nargs]; uint8_t key[h.len]; char strings[string_bytes];
+    // Value args[nargs]; uint8_t key[h.len]; char strings[string_bytes]; char raw[raw_len];
 };
 
 struct WatermarkMsg {
@@ -39,19 +40,21 @@ struct WatermarkMsg {
     int64_t watermark;
 };
 
-inline uint32_t record_msg_size(const PreparedRecord& r) noexcept {
-    uint32_t strings = 0;
+// 64-bit: a record of many long strings can exceed 4 GiB only in theory,
+// but the caller compares against the ring's limit without overflow.
+inline uint64_t record_msg_size(const PreparedRecord& r, uint32_t raw_len = 0) noexcept {
+    uint64_t strings = 0;
     for (uint32_t k = 0; k < r.nargs; ++k)
         if (r.args[k].type == Type::String) strings += r.args[k].len;
-    return static_cast<uint32_t>(sizeof(RecordMsg)) + r.nargs * static_cast<uint32_t>(sizeof(Value)) + r.key_len +
-           strings;
+    return sizeof(RecordMsg) + uint64_t{r.nargs} * sizeof(Value) + r.key_len + strings + raw_len;
 }
 
 // Writes the record into `dst` (record_msg_size bytes).
-inline void encode_record(void* dst, const PreparedRecord& r, uint16_t source, int64_t wm_before,
-                          uint64_t seq) noexcept {
+inline void encode_record(void* dst, const PreparedRecord& r, uint16_t source, int64_t wm_before, uint64_t seq,
+                          const char* raw = nullptr, uint32_t raw_len = 0) noexcept {
     auto* m = static_cast<RecordMsg*>(dst);
-    m->h = MsgHeader{MsgKind::Record, static_cast<uint8_t>(r.nargs), source, r.key_len};
+    m->h = MsgHeader{MsgKind::Record, 0, source, r.key_len};
+    m->raw_len = raw_len;
     m->hash = r.hash;
     m->ts = r.ts;
     m->wm_before = wm_before;
@@ -71,15 +74,16 @@ inline void encode_record(void* dst, const PreparedRecord& r, uint16_t source, i
         args[k] = v;
     }
     m->string_bytes = off;
+    if (raw_len != 0) std::memcpy(strings + off, raw, raw_len);
 }
 
-// Reads a record message in place; string views point into the message.
-inline AggInput decode_record(const void* src, Value* args_out) noexcept {
+// Reads a record message of nargs arguments in place; string views point into the message.
+inline AggInput decode_record(const void* src, Value* args_out, uint32_t nargs) noexcept {
     const auto* m = static_cast<const RecordMsg*>(src);
     const auto* args = reinterpret_cast<const Value*>(m + 1);
-    const auto* key = reinterpret_cast<const uint8_t*>(args + m->h.nargs);
+    const auto* key = reinterpret_cast<const uint8_t*>(args + nargs);
     const char* strings = reinterpret_cast<const char*>(key + m->h.len);
-    for (uint32_t k = 0; k < m->h.nargs; ++k) {
+    for (uint32_t k = 0; k < nargs; ++k) {
         Value v = args[k];
         if (v.type == Type::String) v.s = strings + v.i;
         args_out[k] = v;
@@ -93,6 +97,10 @@ inline AggInput decode_record(const void* src, Value* args_out) noexcept {
     in.seq = m->seq;
     in.source = m->h.source;
     in.args = args_out;
+    if (m->raw_len != 0) {
+        in.raw = strings + m->string_bytes;
+        in.raw_len = m->raw_len;
+    }
     return in;
 }
 

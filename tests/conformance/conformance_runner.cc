@@ -28,15 +28,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Expected to fail until the semantics issue (ROWS windows, session and
-// hopping windows) lands. They still run: a failure is reported as a skip
-// with its error, and a pass fails so the entry gets removed.
-const std::map<int, const char*> kKnownGaps = {
-    {20, "ROWS window LAG"},
-    {21, "ROWS window buffer functions"},
-    {22, "session windows per key"},
-    {23, "hopping windows"},
-};
 
 struct RunConfig {
     const char* suffix;
@@ -231,11 +222,6 @@ TEST_P(Conformance, Run) {
     const CaseParam& p = GetParam();
     if (!p.parsed->ok()) FAIL() << "case file does not parse: " << p.parsed->error().message;
     const std::string failure = run_case(p.parsed->value(), p.config);
-    if (const auto gap = kKnownGaps.find(p.number); gap != kKnownGaps.end()) {
-        if (failure.empty()) FAIL() << "case " << p.number << " passes now: remove it from the known gaps";
-        GTEST_SKIP() << "known gap (" << gap->second << "), expected to fail until the semantics issue lands:\n"
-                     << failure;
-    }
     if (!failure.empty()) FAIL() << failure;
 }
 

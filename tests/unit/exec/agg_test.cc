@@ -271,6 +271,7 @@ std::vector<Value> inputs_for(AggKind k) {
         case AggKind::First:
         case AggKind::Last:
         case AggKind::CountDistinct:
+        case AggKind::ApproxCountDistinct:
         case AggKind::Count:
         case AggKind::CountStar:
             return {S("kiwi"), N(), S("fig"), S("a-long-value-kept-out-of-line"), S("fig"), S("date"), N(),
@@ -283,7 +284,7 @@ std::vector<Value> inputs_for(AggKind k) {
 const AggKind kAllKinds[] = {AggKind::CountStar, AggKind::Count,     AggKind::CountDistinct, AggKind::Sum,
                              AggKind::Avg,       AggKind::Min,       AggKind::Max,           AggKind::StddevSamp,
                              AggKind::StddevPop, AggKind::VarSamp,   AggKind::VarPop,        AggKind::First,
-                             AggKind::Last};
+                             AggKind::Last,      AggKind::ApproxCountDistinct};
 
 TEST(Accumulators, MergeEqualsSequentialUpdate) {
     for (AggKind k : kAllKinds) {
@@ -387,6 +388,7 @@ TEST(AggLayoutTest, BlockHoldsEveryAggregate) {
     EXPECT_TRUE(same_value(out[6], I(6)));      // MAX
     EXPECT_TRUE(same_value(out[11], I(4)));     // FIRST
     EXPECT_TRUE(same_value(out[12], I(6)));     // LAST
+    EXPECT_TRUE(same_value(out[13], I(2)));     // APPROX_COUNT_DISTINCT: exact while small
     EXPECT_EQ(mismatch, 0u);
 }
 
@@ -445,9 +447,8 @@ TEST(AggLayoutTest, InlineUpdateMatchesAggUpdate) {
     }
 }
 
-TEST(AggLayoutTest, RejectsApproxCountDistinctForNow) {
-    std::vector<AggSpec> specs{AggSpec{AggKind::ApproxCountDistinct, kNoExpr, "APPROX_COUNT_DISTINCT(x)"}};
-    EXPECT_THROW(AggLayout{specs}, std::invalid_argument);
+TEST(AggLayoutTest, EveryKindIsSupported) {
+    for (AggKind k : kAllKinds) EXPECT_TRUE(agg_kind_supported(k)) << static_cast<int>(k);
 }
 
 // ================================================================ group table
@@ -1046,14 +1047,20 @@ TEST(QueryStateWindowed, SteadyStateReusesWindowMemory) {
     EXPECT_EQ(s.counters.rows_out, 60u * 200u);
 }
 
-TEST(QueryStateWindowed, UnsupportedWindowKindsThrowAtSetup) {
-    Plan plan = windowed_plan(1000, EmitMode::Final);
-    plan.window.kind = WindowKind::Sliding;
-    plan.window.advance_ms = 500;
+TEST(QueryStateWindowed, MalformedWindowShapesThrowAtSetup) {
     std::string text;
     OutBuffer out(4096, &collect, &text);
     ShardCounters counters;
-    EXPECT_THROW(QueryState(plan, 0, 1, 1, out, counters), std::invalid_argument);
+    Plan sliding = windowed_plan(1000, EmitMode::Final);
+    sliding.window.kind = WindowKind::Sliding;
+    sliding.window.advance_ms = 2000;  // larger than the size
+    EXPECT_THROW(QueryState(sliding, 0, 1, 1, out, counters), std::invalid_argument);
+    sliding.window.advance_ms = 500;
+    EXPECT_NO_THROW(QueryState(sliding, 0, 1, 1, out, counters));
+    Plan session = windowed_plan(1000, EmitMode::Final);
+    session.window.kind = WindowKind::Session;
+    session.window.gap_ms = 0;
+    EXPECT_THROW(QueryState(session, 0, 1, 1, out, counters), std::invalid_argument);
 }
 
 // ---------------------------------------------------------------- two-phase global aggregation

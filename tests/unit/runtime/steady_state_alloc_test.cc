@@ -92,7 +92,7 @@ private:
             state_->on_record(in);
             return;
         }
-        void* dst = ring_.try_alloc(record_msg_size(r));
+        void* dst = ring_.try_alloc(static_cast<uint32_t>(record_msg_size(r)));
         ASSERT_NE(dst, nullptr);
         encode_record(dst, r, 0, wm_before, n_);
         ring_.push();
@@ -100,7 +100,7 @@ private:
         uint32_t bytes;
         const void* msg = ring_.front(&bytes);
         ASSERT_NE(msg, nullptr);
-        state_->on_record(decode_record(msg, args_.data()));
+        state_->on_record(decode_record(msg, args_.data(), static_cast<uint32_t>(args_.size())));
         ring_.pop();
         ring_.release();
     }
@@ -199,6 +199,18 @@ TEST(SteadyState, StatelessProjectionAllocatesNothing) {
 
 TEST(SteadyState, GlobalAggregateAllocatesNothing) {
     EXPECT_EQ(allocations_while_feeding("SELECT COUNT(*) AS n, SUM(quantity) AS q, MAX(price) AS m FROM t"), 0u);
+}
+
+// Sparse sketches per window group (the window's arena is reused), dense ones
+// for the global aggregate (grown during warm-up).
+TEST(SteadyState, ApproxCountDistinctAllocatesNothing) {
+    EXPECT_EQ(allocations_while_feeding("SELECT symbol, APPROX_COUNT_DISTINCT(trader_id) AS t, "
+                                        "APPROX_COUNT_DISTINCT(quantity) AS q FROM t GROUP BY symbol "
+                                        "WINDOW TUMBLING (trade_time, INTERVAL '1' SECOND)"),
+              0u);
+    EXPECT_EQ(allocations_while_feeding("SELECT APPROX_COUNT_DISTINCT(trade_time) AS t, "
+                                        "APPROX_COUNT_DISTINCT(quantity) AS q FROM t"),
+              0u);
 }
 
 }  // namespace
