@@ -4,8 +4,8 @@
 // closed for it for good, merging them when it bridges two (out-of-order
 // input); else it starts a session of its own. A heap ordered by due time
 // closes sessions as the watermark passes their end and drops them once it
-// passes end + allowed lateness; a session's single heap entry is pushed
-// again, not duplicated, when the session grows.
+// passes end + allowed lateness. A session has one live heap entry (its
+// `due`); growing moves it forward lazily, reopening pushes a new one.
 //
 // Memory: blocks live in a slab of fixed-size slots reused through a free
 // list; their out-of-line bytes (strings, distinct sets) in the key table's
@@ -35,6 +35,7 @@ public:
         int64_t last = 0;
         uint32_t key = 0;      // entry in the key table
         uint32_t next = kNone; // next session of the key, by first
+        int64_t due = 0;       // time of its one live heap entry (other entries for it are stale)
         uint32_t gen = 0;      // bumped when the slot is freed: heap entries of the old session go stale
         uint8_t closed = 0;    // the watermark has passed its end (its row went out under EMIT FINAL)
         uint8_t live = 0;
@@ -90,7 +91,11 @@ public:
         Session& s = sessions_[target];
         s.first = std::min(s.first, ts);
         s.last = std::max(s.last, ts);
-        if (s.closed && end_of(target) > closed_wm) s.closed = 0;  // extended past the watermark: open again
+        if (s.closed && end_of(target) > closed_wm) {
+            // Extended past the watermark: open again, due at its new end.
+            s.closed = 0;
+            push(target, end_of(target));
+        }
         return target;
     }
 
@@ -103,7 +108,7 @@ public:
             const Due d = heap_.back();
             heap_.pop_back();
             Session& s = sessions_[d.id];
-            if (!s.live || s.gen != d.gen) continue;
+            if (!s.live || s.gen != d.gen || s.due != d.at) continue;
             const int64_t end = end_of(d.id);
             if (!s.closed && end <= w) {
                 s.closed = 1;
@@ -248,6 +253,7 @@ private:
     }
 
     void push(uint32_t id, int64_t at) noexcept {
+        sessions_[id].due = at;
         heap_.push_back(Due{at, id, sessions_[id].gen});
         std::push_heap(heap_.begin(), heap_.end(), later);
     }

@@ -234,6 +234,23 @@ TEST(Session, StateStaysBoundedOverAnUnboundedKeySpace) {
     EXPECT_EQ(h.finish().size(), 600'000u);
 }
 
+TEST(Session, ReopenedSessionClosesAtItsNewEnd) {
+    for (uint32_t batch : {1u, 1000u}) {
+        Harness h("SELECT k, _WINDOW_START AS ws, _WINDOW_END AS we, COUNT(*) AS n FROM t GROUP BY k "
+                  "WINDOW SESSION(ts, 2s) EMIT FINAL WITH ('window.allowed_lateness' = '2s')");
+        h.batch = batch;
+        h.record({{"k", S("a")}, {"ts", I(1000)}});
+        h.record({{"k", S("x")}, {"ts", I(3500)}});  // closes a's [1000, 3000)
+        h.record({{"k", S("a")}, {"ts", I(2000)}});  // extends it to 4000, past the watermark: open again
+        h.record({{"k", S("x")}, {"ts", I(4200)}});  // closes it at its new end
+        h.record({{"k", S("a")}, {"ts", I(2500)}});  // reopens it to 4500
+        const std::vector<std::string> want = {
+            R"({"k":"a","ws":1000,"we":3000,"n":1})", R"({"k":"a","ws":1000,"we":4000,"n":2})",
+            R"({"k":"a","ws":1000,"we":4500,"n":3})", R"({"k":"x","ws":3500,"we":6200,"n":2})"};
+        EXPECT_EQ(h.sorted_finish(), want) << "batch " << batch;
+    }
+}
+
 // ---------------------------------------------------------------- allowed lateness
 
 // The same input with watermarks delivered after every record, every few
