@@ -1,0 +1,262 @@
+// Randomized differential test: generated queries and inputs run through
+// sluice::run_query with 1 and 4 shards and are checked against the
+// reference evaluator (reference.h).
+//
+// SLUICE_DIFF_SEED (default kDefaultSeed) and SLUICE_DIFF_CASES (default
+// kDefaultCases) choose the cases; case i has its own seed derived from both,
+// so one case replays with --gtest_filter='Cases/Differential.Run/i'.
+// SLUICE_DIFF_VERBOSE=1 prints every case's query. A query the engine
+// refuses as "not supported yet" skips its case.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "case_file.h"
+#include "case_gen.h"
+#include "reference.h"
+#include "sluice/runtime.h"
+
+namespace sluice::differential {
+namespace {
+
+namespace fs = std::filesystem;
+using conformance::Row;
+
+constexpr uint64_t kDefaultSeed = 20250601;
+constexpr int kDefaultCases = 150;
+constexpr uint32_t kShardCounts[] = {1, 4};
+
+uint64_t env_u64(const char* name, uint64_t fallback) {
+    const char* s = std::getenv(name);
+    if (s == nullptr || *s == '\0') return fallback;
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(s, &end, 0);
+    return end != nullptr && *end == '\0' ? v : fallback;
+}
+
+uint64_t base_seed() { return env_u64("SLUICE_DIFF_SEED", kDefaultSeed); }
+int case_count() { return static_cast<int>(env_u64("SLUICE_DIFF_CASES", kDefaultCases)); }
+uint64_t case_seed(uint64_t base, int index) { return Rng(base ^ (0x51ed27u * static_cast<uint64_t>(index + 1))).next(); }
+
+std::string temp_base() {
+    const char* t = std::getenv("TMPDIR");
+    return t && *t ? t : "/tmp";
+}
+
+class TempDir {
+public:
+    TempDir() {
+        std::string pattern = temp_base() + "/sluice-diff-XXXXXX";
+        if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        if (!path_.empty()) fs::remove_all(path_, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const fs::path& path() const { return path_; }
+
+private:
+    fs::path path_;
+};
+
+bool write_file(const fs::path& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary);
+    out << bytes;
+    return static_cast<bool>(out.flush());
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+const conformance::JsonValue* member(const conformance::JsonValue& object, const std::string& name) {
+    for (std::size_t i = 0; i < object.keys.size(); ++i) {
+        if (object.keys[i] == name) return &object.items[i];
+    }
+    return nullptr;
+}
+
+// A key column's value as text; an integral double reads as the integer it
+// equals, as values_equal has it.
+std::string key_text(const conformance::JsonValue* v) {
+    using Kind = conformance::JsonValue::Kind;
+    if (v == nullptr) return "absent";
+    switch (v->kind) {
+        case Kind::Null: return "null";
+        case Kind::Bool: return v->boolean ? "true" : "false";
+        case Kind::Int: return std::to_string(v->int_value);
+        case Kind::UInt: return std::to_string(v->uint_value);
+        case Kind::Double: {
+            if (std::trunc(v->double_value) == v->double_value && std::fabs(v->double_value) < 9e15)
+                return std::to_string(static_cast<int64_t>(v->double_value));
+            char buf[40];
+            std::snprintf(buf, sizeof buf, "%.17g", v->double_value);
+            return buf;
+        }
+        case Kind::String: return std::string(1, '"').append(v->string).append(1, '"');
+        default: return "(array or object)";
+    }
+}
+
+// Running totals: the last row of each window (by ws; the whole output when there is none).
+std::vector<Row> last_per_window(const std::vector<Row>& rows) {
+    std::map<std::string, Row> last;
+    for (const Row& r : rows) last.insert_or_assign(key_text(member(r.value, "ws")), r);
+    std::vector<Row> out;
+    for (auto& [ws, r] : last) out.push_back(std::move(r));
+    return out;
+}
+
+// Rows split by the values of `columns` (hashing, not a linear search, so
+// outputs of tens of thousands of rows stay cheap); each part is compared
+// with `order`: Exact for order=by-key, Any for a multiset.
+conformance::Comparison compare_parts(const std::vector<Row>& expected, const std::vector<Row>& actual,
+                                      conformance::OrderMode order, const std::vector<std::string>& columns) {
+    std::map<std::string, std::pair<std::vector<Row>, std::vector<Row>>> parts;
+    auto key_of = [&columns](const Row& r) {
+        std::string key;
+        for (const std::string& c : columns) key += c + "=" + key_text(member(r.value, c)) + " ";
+        return key;
+    };
+    for (const Row& r : expected) parts[key_of(r)].first.push_back(r);
+    for (const Row& r : actual) parts[key_of(r)].second.push_back(r);
+    conformance::Comparison result;
+    int reported = 0;
+    for (const auto& [key, p] : parts) {
+        const conformance::Comparison c = conformance::compare_rows(p.first, p.second, order, {});
+        if (c.ok) continue;
+        result.ok = false;
+        if (++reported <= 5) result.message += "rows with " + (key.empty() ? std::string("(all)") : key) + ":\n" + c.message;
+    }
+    if (reported > 5) result.message += "... and " + std::to_string(reported - 5) + " more parts differ\n";
+    return result;
+}
+
+std::string head(const std::vector<Row>& rows, std::size_t n) {
+    std::vector<Row> first(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(std::min(n, rows.size())));
+    std::string out = conformance::rows_text(first);
+    if (rows.size() > n) out += "  ... (" + std::to_string(rows.size() - n) + " more)\n";
+    return out;
+}
+
+std::string clip(const std::string& s, std::size_t n) {
+    return s.size() <= n ? s : s.substr(0, n) + "\n  ... (clipped)\n";
+}
+
+struct Outcome {
+    bool refused = false;  // "not supported yet"
+    std::string failure;   // empty on a match
+};
+
+Outcome run_and_compare(const std::string& sql, const fs::path& input, const fs::path& output, uint32_t shards,
+                        const Expected& e, const std::vector<Row>& expected) {
+    QueryOptions options;
+    options.sql = sql;
+    options.input_path = input.string();
+    options.output_path = output.string();
+    options.shards = shards;
+    options.parallel_read = false;
+    options.idle = IdlePolicy::Adaptive;
+    const auto stats = run_query(options);
+    if (!stats.ok()) {
+        const std::string& m = stats.error().message;
+        return Outcome{m.find("not supported yet") != std::string::npos, "run_query failed: " + m + "\n"};
+    }
+    auto parsed = conformance::parse_rows(read_file(output));
+    if (!parsed.ok()) return Outcome{false, "output is not NDJSON objects: " + parsed.error().message + "\n"};
+    const std::vector<Row>& actual = parsed.value();
+
+    const conformance::Comparison cmp = compare_parts(
+        expected, e.last_per_window ? last_per_window(actual) : actual,
+        e.order == conformance::OrderMode::ByKey ? conformance::OrderMode::Exact : conformance::OrderMode::Any,
+        e.order_keys);
+    const ShardCounters& t = stats->totals;
+    std::string counters;
+    auto check = [&counters](const char* name, uint64_t want, uint64_t got) {
+        if (want != got) counters += "  " + std::string(name) + ": expected " + std::to_string(want) + ", got " + std::to_string(got) + "\n";
+    };
+    check("records_in", e.records_in, t.records_in);
+    check("records_rejected", e.records_rejected, t.records_rejected);
+    check("late_dropped", e.late_dropped, t.late_dropped);
+    check("records_processed + late_dropped + records_rejected", t.records_in,
+          t.records_processed + t.late_dropped + t.records_rejected);
+    if (cmp.ok && counters.empty()) return {};
+
+    std::ostringstream msg;
+    msg << "expected" << (e.last_per_window ? " (last row per window)" : "")
+        << " (order=" << conformance::order_text(e.order, e.order_keys) << "), " << expected.size() << " rows:\n"
+        << head(expected, 30) << "actual, " << actual.size() << " rows:\n"
+        << head(actual, 30);
+    if (!cmp.ok) msg << "difference:\n" << clip(cmp.message, 4000);
+    if (!counters.empty()) msg << "counters:\n" << counters;
+    return Outcome{false, msg.str()};
+}
+
+class Differential : public ::testing::TestWithParam<int> {};
+
+TEST_P(Differential, Run) {
+    const int index = GetParam();
+    const uint64_t base = base_seed();
+    const uint64_t seed = case_seed(base, index);
+    const Case c = generate_case(seed);
+    const std::string sql = render_sql(c.query);
+    const Expected e = evaluate(c.query, c.records);
+
+    std::vector<Row> expected;
+    for (const std::string& text : e.rows) {
+        auto v = conformance::parse_json(text);
+        ASSERT_TRUE(v.ok()) << "the reference wrote a bad row: " << text;
+        expected.push_back(Row{text, std::move(v.value())});
+    }
+
+    TempDir tmp;
+    ASSERT_FALSE(tmp.path().empty()) << "cannot create a temporary directory";
+    const fs::path input = tmp.path() / "input.ndjson";
+    ASSERT_TRUE(write_file(input, c.input));
+
+    if (std::getenv("SLUICE_DIFF_VERBOSE") != nullptr) {
+        std::printf("case %d: %zu lines, %zu expected rows, late %llu: %s\n", index, c.records.size(), expected.size(),
+                    static_cast<unsigned long long>(e.late_dropped), sql.c_str());
+    }
+    for (const uint32_t shards : kShardCounts) {
+        const Outcome o = run_and_compare(sql, input, tmp.path() / "output.ndjson", shards, e, expected);
+        if (o.refused) GTEST_SKIP() << sql << "\n" << o.failure;
+        if (o.failure.empty()) continue;
+
+        // Keep the input (and the query) for a replay.
+        const std::string stem = temp_base() + "/sluice-diff-" + std::to_string(base) + "-" + std::to_string(index);
+        const bool saved = write_file(stem + ".ndjson", c.input) && write_file(stem + ".sql", sql + "\n");
+        std::ostringstream msg;
+        msg << "differential case " << index << " (SLUICE_DIFF_SEED=" << base << ", case seed " << seed << "), "
+            << shards << " shard(s)\nsql: " << sql << "\n"
+            << "input: " << (saved ? stem + ".ndjson" : "(could not be saved)") << " (" << c.records.size()
+            << " lines)\nreplay: SLUICE_DIFF_SEED=" << base << " SLUICE_DIFF_CASES=" << index + 1
+            << " differential_test --gtest_filter='Cases/Differential.Run/" << index << "'\n"
+            << "    or: sluice query --sql " << stem << ".sql --input " << stem << ".ndjson --shards " << shards
+            << "\n";
+        for (std::size_t k = 0; k < e.notes.size() && k < 3; ++k) msg << "reference note: " << e.notes[k] << "\n";
+        if (e.notes.size() > 3) msg << "reference note: ... (" << e.notes.size() - 3 << " more)\n";
+        ADD_FAILURE() << msg.str() << o.failure;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, Differential, ::testing::Range(0, case_count()));
+
+}  // namespace
+}  // namespace sluice::differential
