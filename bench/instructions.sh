@@ -5,7 +5,7 @@
 # first N records of each data set (default 200,000), start-up included.
 #
 # Environment (all optional):
-#   BUILD=build   N=200000   SCENARIOS="S0 S2 S3a S3b 1BRC"   TOP=8
+#   BUILD=build   N=200000   SCENARIOS="S0 S1 S2 S3a S3b 1BRC"   TOP=8
 #   RESULTS=bench/RESULTS.md   the raw output is appended here
 set -euo pipefail
 export LC_ALL=C
@@ -14,7 +14,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 BUILD=${BUILD:-build}
 N=${N:-200000}
-SCENARIOS=${SCENARIOS:-S0 S2 S3a S3b 1BRC}
+SCENARIOS=${SCENARIOS:-S0 S1 S2 S3a S3b 1BRC}
 TOP=${TOP:-8}
 RESULTS=${RESULTS:-bench/RESULTS.md}
 
@@ -65,6 +65,17 @@ for sc in $SCENARIOS; do
 done
 
 out "instructions per record: $(for sc in $SCENARIOS; do printf '%s=%s ' "$sc" "${RESULT[$sc]}"; done)"
+
+# Windowed EMIT CHANGES (S3b) is S3a plus one row per record: compare the
+# difference with what emitting one row costs inside S3b (inclusive).
+if [[ -n ${RESULT[S3a]+x} && -n ${RESULT[S3b]+x} ]]; then
+    row=$(callgrind_annotate --inclusive=yes "$WORK/S3b.cg" 2>/dev/null |
+        awk -v n="$N" '/QueryState::Impl::emit_cached\(/ {gsub(",", "", $1); printf "%d", $1 / n; exit}')
+    ser=$(callgrind_annotate --inclusive=yes "$WORK/S3b.cg" 2>/dev/null |
+        awk -v n="$N" '/RowFormat::write_after_lead\(/ {gsub(",", "", $1); printf "%d", $1 / n; exit}')
+    out "EMIT CHANGES vs EMIT FINAL (S3b - S3a): $((RESULT[S3b] - RESULT[S3a])) instructions per record;" \
+        "emitting one row in S3b costs ${row:-?} (serialization ${ser:-?})"
+fi
 
 if [[ ! -f $RESULTS ]]; then
     printf '# bench results\n\nRaw output of the bench scripts, appended by them; never edited by hand.\n' >"$RESULTS"

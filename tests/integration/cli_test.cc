@@ -199,6 +199,68 @@ TEST_F(Cli, ShardCountDoesNotChangeResults) {
     EXPECT_EQ(a, sorted_lines(par.out));
 }
 
+TEST_F(Cli, DeadLetterFileHoldsLateRecordsAsTheyArrived) {
+    spit(path("in.ndjson"), "{\"k\":\"a\",\"ts\":5000}\n{\"k\":\"b\", \"ts\":100}\n{\"k\":\"a\",\"ts\":7000}\n");
+    const std::string sql = "SELECT k, COUNT(*) AS n FROM t GROUP BY k WINDOW TUMBLING(ts, 1s) "
+                            "WITH ('late.data.strategy' = 'dead_letter')";
+    for (const char* shards : {"1", "2"}) {
+        RunResult r = run({"query", "-e", sql, "--input", path("in.ndjson"), "--shards", shards, "--dead-letter",
+                           path("late.ndjson"), "--stats", path("stats.json")});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(slurp(path("late.ndjson")),
+                  "{\"reason\":\"late\",\"event_time\":100,\"watermark\":5000,\"record\":{\"k\":\"b\", \"ts\":100}}\n")
+            << shards << " shard(s)";
+        const std::string stats = slurp(path("stats.json"));
+        EXPECT_NE(stats.find("\"late_dropped\":1"), std::string::npos) << stats;
+        EXPECT_NE(stats.find("\"dead_lettered\":1"), std::string::npos) << stats;
+        EXPECT_EQ(sorted_lines(r.out).size(), 2u);
+    }
+    // Without --dead-letter the rows go to stderr.
+    RunResult r = run({"query", "-e", sql, "--input", path("in.ndjson")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("\"reason\":\"late\""), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, ArrivalTimeWindowsCountEveryRecord) {
+    spit(path("in.ndjson"), trades(1000));
+    RunResult r = run({"query", "-e",
+                       "SELECT _WINDOW_START AS ws, COUNT(*) AS n FROM t WINDOW TUMBLING(_TIMESTAMP, INTERVAL '1' HOUR)",
+                       "--input", path("in.ndjson"), "--shards", "2"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // One window, or two if the run straddles an hour.
+    long total = 0;
+    for (const std::string& line : sorted_lines(r.out)) {
+        const auto at = line.find("\"n\":");
+        ASSERT_NE(at, std::string::npos) << line;
+        total += std::stol(line.substr(at + 4));
+    }
+    EXPECT_EQ(total, 1000);
+}
+
+TEST_F(Cli, CreateStreamAndDistinctRun) {
+    spit(path("in.ndjson"), trades(500));
+    RunResult named = run({"query", "-e", "CREATE STREAM volumes AS SELECT sym, SUM(qty) AS q FROM t GROUP BY sym EMIT FINAL",
+                           "--input", path("in.ndjson"), "--shards", "2"});
+    ASSERT_EQ(named.exit_code, 0) << named.err;
+    EXPECT_EQ(sorted_lines(named.out).size(), 7u);
+    RunResult distinct = run({"query", "-e", "SELECT DISTINCT sym FROM t", "--input", path("in.ndjson"), "--shards", "2"});
+    ASSERT_EQ(distinct.exit_code, 0) << distinct.err;
+    EXPECT_EQ(sorted_lines(distinct.out).size(), 7u);
+}
+
+TEST_F(Cli, RowsWindowsGiveTheSameRowsOnEveryShardCount) {
+    spit(path("in.ndjson"), trades(3000));
+    const std::string sql =
+        "SELECT sym, ts, AVG(px) OVER (ROWS WINDOW BUFFER 10 ROWS PARTITION BY sym ORDER BY ts) AS ma, "
+        "LAG(px, 2) OVER (ROWS WINDOW BUFFER 10 ROWS PARTITION BY sym ORDER BY ts) AS before FROM t";
+    RunResult one = run({"query", "-e", sql, "--input", path("in.ndjson")});
+    ASSERT_EQ(one.exit_code, 0) << one.err;
+    RunResult two = run({"query", "-e", sql, "--input", path("in.ndjson"), "--shards", "2"});
+    ASSERT_EQ(two.exit_code, 0) << two.err;
+    EXPECT_EQ(sorted_lines(one.out).size(), 3000u);
+    EXPECT_EQ(sorted_lines(one.out), sorted_lines(two.out));
+}
+
 // Keys too big to cross a shard ring are rejected and counted, never fatal.
 TEST_F(Cli, HugeKeysAreCountedNotFatal) {
     std::string in;
