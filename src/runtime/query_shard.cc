@@ -103,11 +103,11 @@ void QueryShard::loop() {
         bool progressed = false;
         if (!source_done_) {
             if (pollable_) {
-                poll_source();
+                progressed = poll_source();
             } else {
                 read_chunk();
+                progressed = true;
             }
-            progressed = true;
         }
         progressed |= drain_inbound();
         if (state_) {
@@ -125,15 +125,17 @@ void QueryShard::loop() {
 
 // A source that can stall (a pipe) is read only when it has data; silent
 // for watermark.idle_timeout, it is marked idle on every shard.
-void QueryShard::poll_source() {
+// True when it read.
+bool QueryShard::poll_source() {
     pollfd p{setup_.input_fd, POLLIN, 0};
     if (::poll(&p, 1, 0) != 0) {
         if (source_idle_) set_source_idle(false);
         last_input_ms_ = wall_ms();
         read_chunk();
-        return;
+        return true;
     }
     if (!source_idle_ && wall_ms() - last_input_ms_ >= plan_.props.idle_timeout_ms) set_source_idle(true);
+    return false;
 }
 
 void QueryShard::set_source_idle(bool idle) {

@@ -69,7 +69,7 @@ private:
     void setup_on_thread();
     void loop();
     void read_chunk();
-    void poll_source();
+    bool poll_source();
     void set_source_idle(bool idle);
     void on_record();  // fields_ holds a decoded record
     void on_analytic_record();

@@ -199,6 +199,19 @@ TEST_F(Cli, ShardCountDoesNotChangeResults) {
     EXPECT_EQ(a, sorted_lines(par.out));
 }
 
+// A pipe is polled (it can go idle); a windowed query over one gives the file's rows.
+TEST_F(Cli, WindowedQueryOverAPipe) {
+    const std::string sql = "SELECT sym, _WINDOW_START AS ws, COUNT(*) AS n FROM t GROUP BY sym "
+                            "WINDOW TUMBLING(ts, INTERVAL '1' MINUTE) WITH ('watermark.idle_timeout' = '50ms')";
+    spit(path("in.ndjson"), trades(600));
+    RunResult from_file = run({"query", "-e", sql, "--input", path("in.ndjson"), "--shards", "2"});
+    ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+    RunResult from_pipe = run({"query", "-e", sql, "--shards", "2"}, trades(600), true);
+    ASSERT_EQ(from_pipe.exit_code, 0) << from_pipe.err;
+    EXPECT_EQ(sorted_lines(from_file.out).size(), 70u);  // 10 minutes, 7 symbols
+    EXPECT_EQ(sorted_lines(from_pipe.out), sorted_lines(from_file.out));
+}
+
 TEST_F(Cli, DeadLetterFileHoldsLateRecordsAsTheyArrived) {
     spit(path("in.ndjson"), "{\"k\":\"a\",\"ts\":5000}\n{\"k\":\"b\", \"ts\":100}\n{\"k\":\"a\",\"ts\":7000}\n");
     const std::string sql = "SELECT k, COUNT(*) AS n FROM t GROUP BY k WINDOW TUMBLING(ts, 1s) "
