@@ -13,7 +13,7 @@
 #include "analytic_state.h"
 #include "compiled_expr.h"
 #include "group_table.h"
-#include "key_inline.h"
+#include "key_encoder.h"
 #include "row_format.h"
 #include "sluice/exec.h"
 #include "sluice/hash.h"
@@ -79,50 +79,24 @@ void sum_rebuild(SumWindow& w) noexcept {
 
 // ================================================================ reading shard
 
+// Every analytic of a query has the same PARTITION BY (the planner checks it).
+std::vector<ExprId> partition_key(const Plan& p) {
+    return p.analytics.empty() ? std::vector<ExprId>{} : p.analytics.front().partition_by;
+}
+
 struct AnalyticPrepare::Impl {
-    explicit Impl(const Plan& p) : plan(p), key_bytes(64) {
-        const ExprPool& pool = p.exprs;
+    explicit Impl(const Plan& p) : plan(p), key(p.exprs, partition_key(p)) {
         has_where = p.where != kNoExpr;
-        where = CompiledExpr(pool, p.where);
-        bool uses_scratch = detail::may_use_scratch(pool, p.where);
-        // Every analytic of a query has the same PARTITION BY (the planner checks it).
-        if (!p.analytics.empty()) {
-            for (const ExprId k : p.analytics.front().partition_by) {
-                keys.emplace_back(pool, k);
-                uses_scratch |= detail::may_use_scratch(pool, k);
-                if (pool.nodes[k].op == ExprOp::Field)
-                    key_fields.push_back(pool.nodes[k].index);
-                else
-                    keys_all_fields = false;
-            }
-        }
-        reset_scratch = uses_scratch;
-    }
-
-    [[gnu::noinline, gnu::cold]] void grow_key(uint32_t used, uint32_t need) {
-        const auto cap = static_cast<uint32_t>(key_bytes.size());
-        key_bytes.resize(used + need < 2 * cap ? 2 * cap : used + need);
-    }
-
-    [[gnu::always_inline]] void encode(const Value& v, uint32_t& len, uint8_t*& base, std::size_t& cap) {
-        const uint32_t need = detail::key_value_bound(v);
-        if (len + need > cap) [[unlikely]] {
-            grow_key(len, need);
-            base = key_bytes.data();
-            cap = key_bytes.size();
-        }
-        len = static_cast<uint32_t>(detail::encode_key_value(base + len, v) - base);
+        where = CompiledExpr(p.exprs, p.where);
+        reset_scratch = detail::may_use_scratch(p.exprs, p.where) || key.may_use_scratch_memory();
     }
 
     const Plan& plan;
     Arena scratch{16 * 1024};
     bool reset_scratch = false;
     bool has_where = false;
-    bool keys_all_fields = true;  // PARTITION BY of bare fields: encoded without evaluation
     CompiledExpr where;
-    std::vector<CompiledExpr> keys;
-    std::vector<uint32_t> key_fields;
-    std::vector<uint8_t> key_bytes;  // grows only when a longer key appears
+    detail::KeyEncoder key;
 };
 
 AnalyticPrepare::AnalyticPrepare(const Plan& plan) : impl_(std::make_unique<Impl>(plan)) {}
@@ -140,18 +114,9 @@ bool AnalyticPrepare::run(const Value* fields, int64_t arrival_ms, PreparedRecor
     ctx.type_mismatch = &counters.type_mismatch;
     if (im.has_where && !im.where.holds(pool, ctx)) return false;
 
-    uint32_t len = 0;
-    uint8_t* base = im.key_bytes.data();
-    std::size_t cap = im.key_bytes.size();
-    if (im.keys_all_fields) [[likely]] {
-        for (const uint32_t f : im.key_fields) im.encode(fields[f], len, base, cap);
-    } else {
-        Value tmp;
-        for (const CompiledExpr& k : im.keys) im.encode(k.value(tmp, pool, ctx), len, base, cap);
-    }
-    out.key = base;
-    out.key_len = len;
-    out.hash = hash64(base, len);
+    out.key_len = im.key.encode(fields, pool, ctx);
+    out.key = im.key.data();
+    out.hash = hash64(out.key, out.key_len);
     out.ts = arrival_ms;
     out.args = fields;
     out.nargs = static_cast<uint32_t>(im.plan.fields.size());

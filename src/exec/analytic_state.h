@@ -17,6 +17,7 @@
 #include <cstring>
 #include <limits>
 
+#include "agg_states.h"
 #include "analytic_slots.h"
 #include "monotonic_deque.h"
 #include "sluice/value.h"
@@ -25,21 +26,9 @@ namespace sluice::rows {
 
 __extension__ using I128 = __int128;
 
-inline void put_null(Value& o) noexcept {
-    o.i = 0;
-    o.len = 0;
-    o.type = Type::Null;
-}
-inline void put_int(Value& o, int64_t v) noexcept {
-    o.i = v;
-    o.len = 0;
-    o.type = Type::Int;
-}
-inline void put_double(Value& o, double v) noexcept {
-    o.d = v;
-    o.len = 0;
-    o.type = Type::Double;
-}
+using agg::put_double;
+using agg::put_int;
+using agg::put_null;
 
 // ---------------------------------------------------------------- COUNT
 

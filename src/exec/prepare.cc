@@ -9,7 +9,7 @@
 
 #include "compiled_expr.h"
 #include "eval_util.h"
-#include "key_inline.h"
+#include "key_encoder.h"
 #include "sluice/base.h"
 #include "sluice/exec.h"
 
@@ -18,7 +18,7 @@ namespace sluice {
 using detail::CompiledExpr;
 
 struct Prepare::Impl {
-    explicit Impl(const Plan& p) : plan(p), key_bytes(64), arg_values(p.aggs.size()) {
+    explicit Impl(const Plan& p) : plan(p), key(p.exprs, p.group_keys), arg_values(p.aggs.size()) {
         const ExprPool& pool = p.exprs;
         has_where = p.where != kNoExpr;
         where = CompiledExpr(pool, p.where);
@@ -30,15 +30,8 @@ struct Prepare::Impl {
             time = CompiledExpr(pool, t);
             if (pool.nodes[t].op == ExprOp::Field) time_field = pool.nodes[t].index;
         }
-        bool uses_scratch = detail::may_use_scratch(pool, p.where) || (timed && detail::may_use_scratch(pool, t));
-        for (const ExprId k : p.group_keys) {
-            keys.emplace_back(pool, k);
-            uses_scratch |= detail::may_use_scratch(pool, k);
-            if (pool.nodes[k].op == ExprOp::Field)
-                key_fields.push_back(pool.nodes[k].index);
-            else
-                keys_all_fields = false;
-        }
+        bool uses_scratch = detail::may_use_scratch(pool, p.where) || (timed && detail::may_use_scratch(pool, t)) ||
+                            key.may_use_scratch_memory();
         for (uint32_t a = 0; a < p.aggs.size(); ++a) {
             const ExprId e = p.aggs[a].arg;
             if (e == kNoExpr) continue;  // COUNT(*): its slot stays NULL
@@ -50,23 +43,6 @@ struct Prepare::Impl {
             }
         }
         reset_scratch = uses_scratch;
-    }
-
-    // Makes room for `need` more key bytes after `used` (only a longer key than any before).
-    [[gnu::noinline, gnu::cold]] void grow_key(uint32_t used, uint32_t need) {
-        const auto cap = static_cast<uint32_t>(key_bytes.size());
-        key_bytes.resize(used + need < 2 * cap ? 2 * cap : used + need);
-    }
-
-    // Appends one key value's canonical bytes at `len`.
-    [[gnu::always_inline]] void encode(const Value& v, uint32_t& len, uint8_t*& base, std::size_t& cap) {
-        const uint32_t need = detail::key_value_bound(v);
-        if (len + need > cap) [[unlikely]] {
-            grow_key(len, need);
-            base = key_bytes.data();
-            cap = key_bytes.size();
-        }
-        len = static_cast<uint32_t>(detail::encode_key_value(base + len, v) - base);
     }
 
     struct FieldArg {
@@ -83,16 +59,13 @@ struct Prepare::Impl {
     bool reset_scratch = false;  // some expression may leave strings in scratch
     bool has_where = false;
     bool timed = false;  // the record carries an event time from a column
-    bool keys_all_fields = true;  // the usual GROUP BY of columns: encoded without evaluation
     static constexpr uint32_t kNoField = UINT32_MAX;
     uint32_t time_field = kNoField;  // the window's time column, when it is a bare field
     CompiledExpr where;
     CompiledExpr time;
-    std::vector<CompiledExpr> keys;
-    std::vector<uint32_t> key_fields;  // when keys_all_fields
+    detail::KeyEncoder key;
     std::vector<FieldArg> field_args;  // aggregate arguments that are bare fields: copied
     std::vector<ExprArg> expr_args;    // the others: evaluated
-    std::vector<uint8_t> key_bytes;    // grows only when a longer key appears
     std::vector<Value> arg_values;     // one per Plan::aggs (COUNT(*) slots stay NULL)
 };
 
@@ -144,20 +117,9 @@ Prepare::Outcome Prepare::run(const Value* fields, int64_t arrival_ms, PreparedR
         }
     }
 
-    // Key values are encoded as they come: a key expression's string result
-    // stays in scratch until the next record, long after its bytes are copied.
-    uint32_t len = 0;
-    uint8_t* base = im.key_bytes.data();
-    std::size_t cap = im.key_bytes.size();
-    if (im.keys_all_fields) [[likely]] {
-        for (const uint32_t f : im.key_fields) im.encode(fields[f], len, base, cap);
-    } else {
-        Value tmp;
-        for (const CompiledExpr& k : im.keys) im.encode(k.value(tmp, pool, ctx), len, base, cap);
-    }
-    out.key = base;
-    out.key_len = len;
-    out.hash = hash64(base, len);
+    out.key_len = im.key.encode(fields, pool, ctx);
+    out.key = im.key.data();
+    out.hash = hash64(out.key, out.key_len);
 
     Value* values = im.arg_values.data();
     for (const Impl::FieldArg& a : im.field_args) std::memcpy(values + a.slot, fields + a.field, sizeof(Value));

@@ -18,6 +18,8 @@
 #include "../../../src/exec/group_table.h"
 #include "../../../src/exec/window_assign.h"
 #include "../../../src/exec/window_set.h"
+#include "../../support/collected_text.h"
+#include "../../support/flat_record.h"
 #include "sluice/arena.h"
 #include "sluice/base.h"
 #include "sluice/exec.h"
@@ -645,7 +647,7 @@ private:
     }
 };
 
-void collect(void* ctx, const char* data, std::size_t n) { static_cast<std::string*>(ctx)->append(data, n); }
+using testing::collect;
 
 // One simulated shard: a QueryState writing into a text-collecting OutBuffer.
 struct Shard {
@@ -654,15 +656,7 @@ struct Shard {
 
     std::vector<std::string> rows() {
         out.flush();
-        std::vector<std::string> r;
-        std::size_t at = 0;
-        while (at < text.size()) {
-            std::size_t nl = text.find('\n', at);
-            if (nl == std::string::npos) nl = text.size();
-            r.push_back(text.substr(at, nl - at));
-            at = nl + 1;
-        }
-        return r;
+        return testing::split_lines(text);
     }
     // Rows written since the last call.
     std::vector<std::string> take() {
@@ -1236,9 +1230,9 @@ TEST(QueryStateGlobal, ConformanceGlobalFinal) {
 
 // ---------------------------------------------------------------- from SQL text, through Prepare
 
-// A flat JSON object of the conformance inputs: string, integer, double and null values.
+// A flat JSON object of the conformance inputs (flat_record.h).
 struct FlatRecord {
-    std::vector<std::pair<std::string, Value>> fields;
+    testing::FlatFields fields;
 };
 
 class Inputs {
@@ -1252,36 +1246,7 @@ public:
     std::vector<FlatRecord> records;
 
 private:
-    FlatRecord parse(const std::string& s) {
-        FlatRecord r;
-        std::size_t i = 1;  // after '{'
-        while (i < s.size() && s[i] != '}') {
-            const std::size_t k0 = s.find('"', i) + 1;
-            const std::size_t k1 = s.find('"', k0);
-            std::string name = s.substr(k0, k1 - k0);
-            i = k1 + 2;  // past '":'
-            Value v;
-            if (s[i] == '"') {
-                const std::size_t e = s.find('"', i + 1);
-                strings_.push_back(s.substr(i + 1, e - i - 1));
-                v = Value::of_string(strings_.back());
-                i = e + 1;
-            } else {
-                const std::size_t e = s.find_first_of(",}", i);
-                const std::string num = s.substr(i, e - i);
-                if (num == "null")
-                    v = Value::null();
-                else if (num.find_first_of(".eE") != std::string::npos)
-                    v = Value::of_double(std::strtod(num.c_str(), nullptr));
-                else
-                    v = Value::of_int(std::strtoll(num.c_str(), nullptr, 10));
-                i = e;
-            }
-            r.fields.emplace_back(std::move(name), v);
-            if (s[i] == ',') ++i;
-        }
-        return r;
-    }
+    FlatRecord parse(const std::string& s) { return FlatRecord{testing::parse_flat(s, strings_)}; }
     std::deque<std::string> strings_;  // stable storage for string values
 };
 

@@ -20,7 +20,9 @@
 #include <vector>
 
 #include "sluice/sql.h"
+#include "collected_text.h"
 #include "counting_new.h"
+#include "flat_record.h"
 #include "sluice/exec.h"
 #include "sluice/hash.h"
 #include "sluice/out_buffer.h"
@@ -32,40 +34,7 @@ namespace {
 
 // ---------------------------------------------------------------- flat JSON objects
 
-// Parses `{"k":v,...}` with v null, true, false, a number or a string without
-// escapes; strings are kept in `store`.
-std::vector<std::pair<std::string, Value>> parse_flat(const std::string& s, std::deque<std::string>& store) {
-    std::vector<std::pair<std::string, Value>> r;
-    std::size_t i = 1;  // after '{'
-    while (i < s.size() && s[i] != '}') {
-        const std::size_t k0 = s.find('"', i) + 1;
-        const std::size_t k1 = s.find('"', k0);
-        std::string name = s.substr(k0, k1 - k0);
-        i = k1 + 2;  // past '":'
-        Value v;
-        if (s[i] == '"') {
-            const std::size_t e = s.find('"', i + 1);
-            store.push_back(s.substr(i + 1, e - i - 1));
-            v = Value::of_string(store.back());
-            i = e + 1;
-        } else {
-            const std::size_t e = s.find_first_of(",}", i);
-            const std::string t = s.substr(i, e - i);
-            if (t == "null")
-                v = Value::null();
-            else if (t == "true" || t == "false")
-                v = Value::of_bool(t == "true");
-            else if (t.find_first_of(".eE") != std::string::npos)
-                v = Value::of_double(std::strtod(t.c_str(), nullptr));
-            else
-                v = Value::of_int(std::strtoll(t.c_str(), nullptr, 10));
-            i = e;
-        }
-        r.emplace_back(std::move(name), v);
-        if (s[i] == ',') ++i;
-    }
-    return r;
-}
+using testing::parse_flat;
 
 Value I(int64_t v) { return Value::of_int(v); }
 Value D(double v) { return Value::of_double(v); }
@@ -93,19 +62,8 @@ Value N() { return Value::null(); }
     return ::testing::AssertionFailure();
 }
 
-void collect(void* ctx, const char* data, std::size_t n) { static_cast<std::string*>(ctx)->append(data, n); }
-
-std::vector<std::string> split_lines(const std::string& text) {
-    std::vector<std::string> r;
-    std::size_t at = 0;
-    while (at < text.size()) {
-        std::size_t nl = text.find('\n', at);
-        if (nl == std::string::npos) nl = text.size();
-        r.push_back(text.substr(at, nl - at));
-        at = nl + 1;
-    }
-    return r;
-}
+using testing::collect;
+using testing::split_lines;
 
 Plan plan_of(const std::string& sql) {
     Result<Plan> r = plan_sql(sql);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../../support/collected_text.h"
 #include "sluice/exec.h"
 #include "sluice/out_buffer.h"
 #include "sluice/sql.h"
@@ -17,23 +18,12 @@
 namespace sluice {
 namespace {
 
-void collect(void* ctx, const char* data, std::size_t n) { static_cast<std::string*>(ctx)->append(data, n); }
+using testing::collect;
 
 using Fields = std::map<std::string, Value>;
 
 Value I(int64_t v) { return Value::of_int(v); }
 Value S(const char* s) { return Value::of_string(s, static_cast<uint32_t>(std::strlen(s))); }
-
-std::vector<std::string> lines(const std::string& text) {
-    std::vector<std::string> out;
-    std::size_t at = 0;
-    while (at < text.size()) {
-        const std::size_t nl = text.find('\n', at);
-        out.push_back(text.substr(at, nl - at));
-        at = nl + 1;
-    }
-    return out;
-}
 
 // One shard fed by one source (or several), like QueryShard: the source's
 // watermark before each record rides with it; watermark messages follow
@@ -108,7 +98,7 @@ public:
         pump();
         out_->flush();
         dead_->flush();
-        return lines(text_);
+        return testing::split_lines(text_);
     }
 
     std::vector<std::string> sorted_finish() {
