@@ -2,6 +2,9 @@
 # The long run of the randomized differential test (tests/differential): many
 # generated cases with a random seed, each run with 1 and 4 shards against the
 # reference evaluator. CI runs the same binary with a fixed seed and 150 cases.
+# The cases cover GROUP BY (with and without state.ttl), windows (tumbling,
+# sliding, session; lateness, out-of-orderness, dead letters), DISTINCT (also
+# with state.ttl) and ROWS windows; SLUICE_DIFF_VERBOSE=1 prints each query.
 #
 # Environment (all optional):
 #   BUILD=build        meson build directory (set up if missing)

@@ -246,7 +246,7 @@ struct alignas(kCacheLine) QueryState::Impl {
 
     void late(const AggInput& in) noexcept {
         ++counters_.late_dropped;
-        if (dead_ == nullptr || in.raw == nullptr) return;
+        if (dead_ == nullptr) return;
         detail::write_dead_letter(*dead_, std::string_view(in.raw, in.raw_len), in.ts, judged_watermark(in));
         ++counters_.dead_lettered;
     }

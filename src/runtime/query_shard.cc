@@ -69,7 +69,9 @@ void QueryShard::setup_on_thread() {
         local_ = state_->aggregates_locally();
         global_ = state_->two_phase();
         timed_ = state_->needs_watermarks();
-        dead_letter_ = dead_out_ != nullptr && plan_.props.late_strategy == LateStrategy::DeadLetter;
+        // Only windows have late records.
+        dead_letter_ = dead_out_ != nullptr && plan_.is_windowed() &&
+                       plan_.props.late_strategy == LateStrategy::DeadLetter;
         args_.resize(plan_.aggs.size());
     }
     if (rows_window_) {
@@ -233,9 +235,15 @@ void QueryShard::on_record() {
     const uint32_t owner = local_ ? setup_.id : home;
     // Message size of the record on its way to its home shard (routed now,
     // or combined and shipped later); 0 when it never leaves this shard.
-    const std::string_view raw = dead_letter_ ? decoder_->last_line() : std::string_view{};
-    const uint64_t bytes =
-        home != setup_.id && !global_ ? record_msg_size(prepared_, static_cast<uint32_t>(raw.size())) : 0;
+    std::string_view raw = dead_letter_ ? decoder_->last_line() : std::string_view{};
+    const auto carried = static_cast<uint32_t>(owner != setup_.id ? raw.size() : 0);
+    uint64_t bytes = home != setup_.id && !global_ ? record_msg_size(prepared_, carried) : 0;
+    if (bytes > kMaxRingMessage && carried != 0) [[unlikely]] {
+        // The text rides along only for a possible dead letter: a record too
+        // big to carry it is still processed (its dead letter says null).
+        raw = {};
+        bytes = record_msg_size(prepared_);
+    }
     if (bytes > kMaxRingMessage) [[unlikely]] {
         // Too big to cross a ring in one message: rejected and counted, as an
         // oversized line is.

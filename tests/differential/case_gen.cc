@@ -57,7 +57,7 @@ int64_t pick_advance(Rng& rng, int64_t size) {
     return size * 2 / 3;
 }
 
-AggFn pick_agg(Rng& rng) { return static_cast<AggFn>(rng.range(0, static_cast<int64_t>(AggFn::CountDistinctG))); }
+AggFn pick_agg(Rng& rng) { return static_cast<AggFn>(rng.range(0, static_cast<int64_t>(AggFn::ApproxDistinctK))); }
 
 void pick_where(Rng& rng, Query& q, int64_t g_max) {
     const int64_t r = rng.range(0, 99);
@@ -86,7 +86,14 @@ Query generate_query(Rng& rng, int64_t g_max) {
         q.buffer = rng.range(q.rows_fn == RowsFn::Lag ? q.lag_offset + 1 : 1, 6);
         return q;
     }
-    if (q.kind == QueryKind::Distinct) return q;
+    if (q.kind == QueryKind::Distinct) {
+        q.final = rng.percent(30);
+        if (rng.percent(50)) {
+            q.ttl = 1;  // scaled to the input's clock in generate_case
+            q.explicit_zero_props = rng.percent(20);
+        }
+        return q;
+    }
 
     const int64_t nkeys = rng.range(0, 99) < 25 ? 0 : rng.range(0, 99) < 60 ? 1 : 2;
     if (nkeys == 1) q.keys = {rng.percent(50) ? KeyField::K : KeyField::G};
@@ -101,7 +108,13 @@ Query generate_query(Rng& rng, int64_t g_max) {
     const int64_t w = rng.range(0, 99);
     q.window = w < 30 ? WindowKind::None : w < 65 ? WindowKind::Tumbling : w < 85 ? WindowKind::Sliding : WindowKind::Session;
     if (q.window == WindowKind::Session && q.keys.empty()) q.window = WindowKind::Tumbling;
-    if (q.window == WindowKind::None) return q;
+    if (q.window == WindowKind::None) {
+        if (!q.keys.empty() && rng.percent(50)) {
+            q.ttl = 1;  // scaled to the input's clock in generate_case
+            q.explicit_zero_props = rng.percent(20);
+        }
+        return q;
+    }
     q.size = pick_size(rng);
     if (q.window == WindowKind::Sliding) {
         q.advance = pick_advance(rng, q.size);
@@ -114,6 +127,7 @@ Query generate_query(Rng& rng, int64_t g_max) {
     if (rng.percent(50)) q.out_of_orderness = rng.pick(std::vector<int64_t>{q.size / 4, q.size, 2 * q.size, 250});
     if (rng.percent(30)) q.lateness = rng.pick(std::vector<int64_t>{q.size / 2, q.size, 2 * q.size});
     q.explicit_zero_props = rng.percent(20);
+    q.dead_letter = rng.percent(30);
     return q;
 }
 
@@ -210,6 +224,8 @@ const char* agg_sql(AggFn fn) {
         case AggFn::FirstV: return "FIRST(v)";
         case AggFn::LastV: return "LAST(v)";
         case AggFn::CountDistinctG: return "COUNT(DISTINCT g)";
+        case AggFn::ApproxDistinctG: return "APPROX_COUNT_DISTINCT(g)";
+        case AggFn::ApproxDistinctK: return "APPROX_COUNT_DISTINCT(k)";
     }
     return "?";
 }
@@ -248,6 +264,11 @@ Case generate_case(uint64_t seed) {
     const int64_t step = std::max<int64_t>(1, scale / rng.range(2, 12));
     const int64_t disorder = rng.pick(std::vector<int64_t>{0, scale / 4, scale, 3 * scale});
     const int straggler_pct = static_cast<int>(rng.range(0, 5));
+    if (q.ttl != 0) {
+        // From groups that age out between any two of their records to groups that never do.
+        c.query.ttl = step * rng.pick(std::vector<int64_t>{1, 2, 3, 5, 10, 40});
+        if (rng.percent(40)) c.query.out_of_orderness = rng.pick(std::vector<int64_t>{step, q.ttl / 2, q.ttl, 3 * step});
+    }
 
     // A few inputs span several 1 MiB read chunks, so watermarks also travel
     // between records; only where the reference stays linear.
@@ -259,6 +280,13 @@ Case generate_case(uint64_t seed) {
     int64_t n = size_roll < 3 ? 0 : size_roll < 18 ? rng.range(1, 10) : size_roll < 60 ? rng.range(10, 60)
                                                                                         : rng.range(60, 300);
     if (big_ok && rng.percent(4)) n = rng.range(20'000, 40'000);
+    // state.ttl: sometimes thousands of short-lived keys (each k for `churn`
+    // records in a row), so aged-out groups are swept and the table compacted.
+    // Only where every group holds one k (APPROX_COUNT_DISTINCT(k) stays exact)
+    // and lives stay short (the reference stays linear).
+    const bool k_key = std::find(q.keys.begin(), q.keys.end(), KeyField::K) != q.keys.end();
+    const int64_t churn = q.ttl != 0 && (q.kind == QueryKind::Distinct || k_key) && rng.percent(8) ? rng.range(1, 3) : 0;
+    if (churn) n = rng.range(8'000, 16'000);
     for (int64_t i = 0; i < n; ++i) {
         Record r;
         if (rng.range(0, 999) < 15) {
@@ -279,7 +307,7 @@ Case generate_case(uint64_t seed) {
         } else if (kr < 15) {
             r.k = null_field();
         } else {
-            r.k = string_field(rng.pick(k_values));
+            r.k = string_field(churn ? "c" + std::to_string(i / churn) : rng.pick(k_values));
         }
         const int64_t gr = rng.range(0, 99);
         r.g = gr < 5 ? Field{} : gr < 10 ? null_field() : int_field(rng.range(0, g_max));
@@ -289,7 +317,9 @@ Case generate_case(uint64_t seed) {
         int64_t t = base + i * step + (disorder > 0 ? rng.range(-disorder, disorder) : 0);
         if (rng.percent(straggler_pct)) t -= rng.range(scale, 5 * scale);
         r.ts = gen_ts(rng, std::max<int64_t>(0, t));
-        c.input += record_json(rng, r) + "\n";
+        r.text = record_json(rng, r);
+        if (rng.range(0, 999) < 15) r.text = (rng.percent(50) ? " " : "\t") + r.text + " ";  // kept verbatim in dead letters
+        c.input += r.text + "\n";
         c.records.push_back(std::move(r));
     }
     return c;
@@ -334,10 +364,34 @@ const char* rows_fn_sql(const Query& q) {
     return "?";
 }
 
+std::string with_sql(const Query& q) {
+    const bool timed = q.windowed() || q.ttl != 0;
+    std::vector<std::string> props;
+    if (q.ttl != 0) {
+        props.push_back("'state.ttl' = '" + (q.duration_style == 1 ? std::to_string(q.ttl) + "ms" : property_duration(q.ttl)) + "'");
+    }
+    if (q.out_of_orderness > 0 || (timed && q.explicit_zero_props)) {
+        props.push_back("'watermark.max_out_of_orderness' = '" + property_duration(q.out_of_orderness) + "'");
+    }
+    if (q.lateness > 0 || (q.windowed() && q.explicit_zero_props)) {
+        props.push_back("'window.allowed_lateness' = '" + property_duration(q.lateness) + "'");
+    }
+    if (q.dead_letter || (q.windowed() && q.explicit_zero_props)) {
+        props.push_back(std::string("'late.data.strategy' = '") + (q.dead_letter ? "dead_letter" : "drop") + "'");
+    }
+    if (q.ttl != 0) props.push_back("'timestamp' = 'ts'");
+    if (props.empty()) return "";
+    std::string sql = " WITH (";
+    for (std::size_t i = 0; i < props.size(); ++i) sql += (i ? ", " : "") + props[i];
+    return sql + ")";
+}
+
 }  // namespace
 
 std::string render_sql(const Query& q) {
-    if (q.kind == QueryKind::Distinct) return "SELECT DISTINCT k, g FROM t" + where_sql(q);
+    if (q.kind == QueryKind::Distinct) {
+        return "SELECT DISTINCT k, g FROM t" + where_sql(q) + (q.final ? " EMIT FINAL" : "") + with_sql(q);
+    }
     if (q.kind == QueryKind::Rows) {
         return std::string("SELECT k, v, ") + rows_fn_sql(q) + " OVER (ROWS WINDOW BUFFER " + std::to_string(q.buffer) +
                " ROWS PARTITION BY k) AS a FROM t" + where_sql(q);
@@ -376,19 +430,7 @@ std::string render_sql(const Query& q) {
     }
     if (q.having_count) sql += " HAVING COUNT(*) > " + std::to_string(*q.having_count);
     sql += q.final ? " EMIT FINAL" : " EMIT CHANGES";
-    std::vector<std::string> props;
-    if (q.out_of_orderness > 0 || (q.windowed() && q.explicit_zero_props)) {
-        props.push_back("'watermark.max_out_of_orderness' = '" + property_duration(q.out_of_orderness) + "'");
-    }
-    if (q.lateness > 0 || (q.windowed() && q.explicit_zero_props)) {
-        props.push_back("'window.allowed_lateness' = '" + property_duration(q.lateness) + "'");
-    }
-    if (!props.empty()) {
-        sql += " WITH (";
-        for (std::size_t i = 0; i < props.size(); ++i) sql += (i ? ", " : "") + props[i];
-        sql += ")";
-    }
-    return sql;
+    return sql + with_sql(q);
 }
 
 }  // namespace sluice::differential

@@ -51,12 +51,14 @@ struct Record {
     enum class Line : uint8_t { Object, Malformed, Blank };
     Line line = Line::Object;
     Field k, g, v, s, ts;
+    std::string text;  // Object: the line as written (without its newline)
 };
 
 enum class QueryKind : uint8_t { Aggregate, Rows, Distinct };
 enum class KeyField : uint8_t { K, G };
 enum class AggFn : uint8_t {
-    CountStar, CountV, SumV, AvgV, MinV, MaxV, MinS, MaxS, FirstV, LastV, CountDistinctG
+    CountStar, CountV, SumV, AvgV, MinV, MaxV, MinS, MaxS, FirstV, LastV, CountDistinctG,
+    ApproxDistinctG, ApproxDistinctK  // exact up to 384 distinct values, more than k and g ever hold
 };
 enum class WhereKind : uint8_t { None, VGreater, GNotEqual, VNotNull };
 enum class WindowKind : uint8_t { None, Tumbling, Sliding, Session };
@@ -67,6 +69,8 @@ struct Query {
     WhereKind where = WhereKind::None;
     int64_t where_c = 0;
 
+    bool final = false;  // Aggregate and Distinct
+
     // Aggregate
     std::vector<KeyField> keys;
     std::vector<AggFn> aggs;  // aliased a0, a1, ...
@@ -75,10 +79,13 @@ struct Query {
     int64_t size = 0;     // TUMBLING / SLIDING
     int64_t advance = 0;  // SLIDING
     int64_t gap = 0;      // SESSION
-    bool final = false;
     int64_t out_of_orderness = 0;
     int64_t lateness = 0;
     bool explicit_zero_props = false;  // WITH (... '0s') written out
+    bool dead_letter = false;          // windowed: 'late.data.strategy' = 'dead_letter'
+    // Non-windowed GROUP BY and DISTINCT: 'state.ttl' (ms, 0: none), with
+    // 'timestamp' = 'ts'; watermarks as for windows (out_of_orderness).
+    int64_t ttl = 0;
 
     // Rows: SELECT k, v, f OVER (ROWS WINDOW BUFFER buffer ROWS PARTITION BY k) AS a
     RowsFn rows_fn = RowsFn::RowNumber;

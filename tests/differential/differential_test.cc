@@ -1,6 +1,8 @@
 // Randomized differential test: generated queries and inputs run through
 // sluice::run_query with 1 and 4 shards and are checked against the
-// reference evaluator (reference.h).
+// reference evaluator (reference.h): the rows, the counters and, under
+// 'late.data.strategy' = 'dead_letter', the dead-letter output (the late
+// records with their event times and watermarks, as a multiset).
 //
 // SLUICE_DIFF_SEED (default kDefaultSeed) and SLUICE_DIFF_CASES (default
 // kDefaultCases) choose the cases; case i has its own seed derived from both,
@@ -17,6 +19,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
@@ -114,6 +117,33 @@ std::string key_text(const conformance::JsonValue* v) {
     }
 }
 
+// A value as text such that equal texts are values_equal (members in key
+// order, numbers as key_text has them).
+std::string canonical(const conformance::JsonValue& v) {
+    using Kind = conformance::JsonValue::Kind;
+    if (v.kind == Kind::String) return json_string(v.string);  // escaped: no text of two values
+    if (v.kind != Kind::Array && v.kind != Kind::Object) return key_text(&v);
+    std::string out(1, v.kind == Kind::Array ? '[' : '{');
+    for (std::size_t i = 0; i < v.items.size(); ++i) {
+        if (i) out += ',';
+        if (v.kind == Kind::Object) out += v.keys[i] + ':';
+        out += canonical(v.items[i]);
+    }
+    return out + (v.kind == Kind::Array ? ']' : '}');
+}
+
+// Multisets of rows whose values are identical, without the quadratic
+// matching of compare_rows (parts of thousands of equal rows: DISTINCT lives).
+bool same_multiset(const std::vector<Row>& expected, const std::vector<Row>& actual) {
+    if (expected.size() != actual.size()) return false;
+    std::vector<std::string> e, a;
+    for (const Row& r : expected) e.push_back(canonical(r.value));
+    for (const Row& r : actual) a.push_back(canonical(r.value));
+    std::sort(e.begin(), e.end());
+    std::sort(a.begin(), a.end());
+    return e == a;
+}
+
 // Running totals: the last row of each window (by ws; the whole output when there is none).
 std::vector<Row> last_per_window(const std::vector<Row>& rows) {
     std::map<std::string, Row> last;
@@ -139,6 +169,7 @@ conformance::Comparison compare_parts(const std::vector<Row>& expected, const st
     conformance::Comparison result;
     int reported = 0;
     for (const auto& [key, p] : parts) {
+        if (order == conformance::OrderMode::Any && same_multiset(p.first, p.second)) continue;
         const conformance::Comparison c = conformance::compare_rows(p.first, p.second, order, {});
         if (c.ok) continue;
         result.ok = false;
@@ -159,17 +190,63 @@ std::string clip(const std::string& s, std::size_t n) {
     return s.size() <= n ? s : s.substr(0, n) + "\n  ... (clipped)\n";
 }
 
+// The dead-letter output against the reference's late records, both as
+// multisets of dead_letter_text(); "" when they match. A row must be
+// {"reason":"late","event_time":T,"watermark":W,"record":<the input line>},
+// the record last and as it arrived.
+std::string compare_dead_letters(std::vector<std::string> expected, const std::string& file) {
+    using Kind = conformance::JsonValue::Kind;
+    static const std::string kRecord = ",\"record\":";
+    std::vector<std::string> actual;
+    std::string out;
+    std::istringstream lines(file);
+    for (std::string line; std::getline(lines, line);) {
+        const auto v = conformance::parse_json(line);
+        const conformance::JsonValue* reason = v.ok() ? member(v.value(), "reason") : nullptr;
+        const conformance::JsonValue* t = v.ok() ? member(v.value(), "event_time") : nullptr;
+        const conformance::JsonValue* w = v.ok() ? member(v.value(), "watermark") : nullptr;
+        const conformance::JsonValue* rec = v.ok() ? member(v.value(), "record") : nullptr;
+        const std::size_t at = line.find(kRecord);
+        const std::string text = at == std::string::npos ? "" : line.substr(at + kRecord.size(), line.size() - at - kRecord.size() - 1);
+        const auto text_value = conformance::parse_json(text);
+        if (!reason || reason->kind != Kind::String || reason->string != "late" || !t || t->kind != Kind::Int || !w ||
+            w->kind != Kind::Int || !rec || !text_value.ok() || !conformance::values_equal(text_value.value(), *rec)) {
+            out += "  not a dead-letter row (or its record is not last): " + line + "\n";
+            continue;
+        }
+        actual.push_back(dead_letter_text(t->int_value, w->int_value, text));
+    }
+    std::sort(expected.begin(), expected.end());
+    std::sort(actual.begin(), actual.end());
+    std::vector<std::string> missing, extra;
+    std::set_difference(expected.begin(), expected.end(), actual.begin(), actual.end(), std::back_inserter(missing));
+    std::set_difference(actual.begin(), actual.end(), expected.begin(), expected.end(), std::back_inserter(extra));
+    auto list = [&out](const char* what, const std::vector<std::string>& v) {
+        for (std::size_t i = 0; i < v.size() && i < 10; ++i) out += std::string("  ") + what + ": " + v[i] + "\n";
+        if (v.size() > 10) out += "  ... (" + std::to_string(v.size() - 10) + " more " + what + ")\n";
+    };
+    list("missing", missing);
+    list("unexpected", extra);
+    if (!out.empty()) {
+        out = "dead letters: expected " + std::to_string(expected.size()) + ", got " + std::to_string(actual.size()) +
+              " well-formed\n" + out;
+    }
+    return out;
+}
+
 struct Outcome {
     bool refused = false;  // "not supported yet"
     std::string failure;   // empty on a match
 };
 
-Outcome run_and_compare(const std::string& sql, const fs::path& input, const fs::path& output, uint32_t shards,
-                        const Expected& e, const std::vector<Row>& expected) {
+Outcome run_and_compare(const std::string& sql, const fs::path& input, const fs::path& output,
+                        const fs::path* dead_letter, uint32_t shards, const Expected& e,
+                        const std::vector<Row>& expected) {
     QueryOptions options;
     options.sql = sql;
     options.input_path = input.string();
     options.output_path = output.string();
+    if (dead_letter) options.dead_letter_path = dead_letter->string();
     options.shards = shards;
     options.parallel_read = false;
     options.idle = IdlePolicy::Adaptive;
@@ -196,7 +273,9 @@ Outcome run_and_compare(const std::string& sql, const fs::path& input, const fs:
     check("late_dropped", e.late_dropped, t.late_dropped);
     check("records_processed + late_dropped + records_rejected", t.records_in,
           t.records_processed + t.late_dropped + t.records_rejected);
-    if (cmp.ok && counters.empty()) return {};
+    check("dead_lettered", dead_letter ? t.late_dropped : 0, t.dead_lettered);
+    const std::string dead = dead_letter ? compare_dead_letters(e.dead_letters, read_file(*dead_letter)) : "";
+    if (cmp.ok && counters.empty() && dead.empty()) return {};
 
     std::ostringstream msg;
     msg << "expected" << (e.last_per_window ? " (last row per window)" : "")
@@ -205,6 +284,7 @@ Outcome run_and_compare(const std::string& sql, const fs::path& input, const fs:
         << head(actual, 30);
     if (!cmp.ok) msg << "difference:\n" << clip(cmp.message, 4000);
     if (!counters.empty()) msg << "counters:\n" << counters;
+    msg << clip(dead, 4000);
     return Outcome{false, msg.str()};
 }
 
@@ -235,7 +315,9 @@ TEST_P(Differential, Run) {
                     static_cast<unsigned long long>(e.late_dropped), sql.c_str());
     }
     for (const uint32_t shards : kShardCounts) {
-        const Outcome o = run_and_compare(sql, input, tmp.path() / "output.ndjson", shards, e, expected);
+        const fs::path dead_letter = tmp.path() / "dead_letter.ndjson";
+        const Outcome o = run_and_compare(sql, input, tmp.path() / "output.ndjson",
+                                          c.query.dead_letter ? &dead_letter : nullptr, shards, e, expected);
         if (o.refused) GTEST_SKIP() << sql << "\n" << o.failure;
         if (o.failure.empty()) continue;
 
@@ -249,7 +331,7 @@ TEST_P(Differential, Run) {
             << " lines)\nreplay: SLUICE_DIFF_SEED=" << base << " SLUICE_DIFF_CASES=" << index + 1
             << " differential_test --gtest_filter='Cases/Differential.Run/" << index << "'\n"
             << "    or: sluice query --sql " << stem << ".sql --input " << stem << ".ndjson --shards " << shards
-            << "\n";
+            << (c.query.dead_letter ? " --dead-letter " + stem + ".dead.ndjson --stats -" : "") << "\n";
         for (std::size_t k = 0; k < e.notes.size() && k < 3; ++k) msg << "reference note: " << e.notes[k] << "\n";
         if (e.notes.size() > 3) msg << "reference note: ... (" << e.notes.size() - 3 << " more)\n";
         ADD_FAILURE() << msg.str() << o.failure;

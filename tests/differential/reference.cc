@@ -95,10 +95,18 @@ std::string aggregate(AggFn fn, const Recs& rs) {
             }
             return pick ? value_json(*pick) : "null";
         }
-        case AggFn::CountDistinctG: {
+        case AggFn::CountDistinctG:
+        case AggFn::ApproxDistinctG: {
             std::set<int64_t> seen;
             for (const Record* r : rs) {
                 if (r->g.kind == Field::Kind::Int) seen.insert(r->g.i);
+            }
+            return std::to_string(seen.size());
+        }
+        case AggFn::ApproxDistinctK: {
+            std::set<std::string> seen;
+            for (const Record* r : rs) {
+                if (r->k.kind == Field::Kind::String) seen.insert(r->k.s);
             }
             return std::to_string(seen.size());
         }
@@ -134,6 +142,7 @@ std::string key_part(const Field& f) {
 struct Group {
     std::string key_json;  // "\"k\":..,\"g\":.." (no braces), empty without keys
     Recs recs;
+    int64_t last = INT64_MIN;  // state.ttl: the latest event time of recs
 };
 
 std::string key_id(const Query& q, const Record& r) {
@@ -209,6 +218,24 @@ private:
     }
     void saw_time(int64_t ts) { max_ts_ = max_ts_ ? std::max(*max_ts_, ts) : ts; }
 
+    void late(const Record& r, int64_t ts, int64_t judged) {
+        ++e_.late_dropped;
+        e_.dead_letters.push_back(dead_letter_text(ts, judged, r.text));
+    }
+
+    // state.ttl: the record's event time, and whether the group it would join,
+    // whose current life's latest time is `last`, has aged out for it (its
+    // time + ttl at or below the record's watermark); the watermark then
+    // takes the record's time. No time: the record contributes to nothing.
+    std::optional<int64_t> ttl_time(const Record& r, const Group* g, bool& aged_out) {
+        const std::optional<int64_t> ts = event_time(r.ts);
+        if (!ts) return std::nullopt;
+        const std::optional<int64_t> judged = watermark();
+        aged_out = g && judged && g->last + q_.ttl <= *judged;
+        saw_time(*ts);
+        return ts;
+    }
+
     void emit(const Group& g, const Window* w) {
         if (q_.having_count && static_cast<int64_t>(g.recs.size()) <= *q_.having_count) return;
         std::string row = "{" + g.key_json;
@@ -227,8 +254,20 @@ private:
     void unwindowed() {
         std::map<std::string, Group> groups;
         for_each_passing([&](std::size_t, const Record& r) {
+            std::optional<int64_t> ts;
+            if (q_.ttl != 0) {
+                const auto it = groups.find(key_id(q_, r));
+                bool aged_out = false;
+                ts = ttl_time(r, it == groups.end() ? nullptr : &it->second, aged_out);
+                if (!ts) return;
+                if (aged_out) {
+                    if (q_.final) emit(it->second, nullptr);  // one row per life
+                    groups.erase(it);
+                }
+            }
             Group& g = group_of(groups, q_, r);
             g.recs.push_back(&r);
+            if (ts) g.last = std::max(g.last, *ts);
             if (!q_.final && !q_.keys.empty()) emit(g, nullptr);
         });
         if (q_.keys.empty()) {
@@ -282,7 +321,7 @@ private:
                     pending.insert({w.end, w});
                 }
             }
-            if (!updated) ++e_.late_dropped;
+            if (!updated) late(r, *ts, *judged);
             saw_time(*ts);
             while (q_.final && !pending.empty() && pending.begin()->first <= *watermark()) fire(pending.begin()->second);
         });
@@ -316,7 +355,7 @@ private:
             if (!ts) return;
             const std::optional<int64_t> judged = watermark();
             if (judged && *ts + q_.gap + q_.lateness <= *judged) {
-                ++e_.late_dropped;
+                late(r, *ts, *judged);
                 return;
             }
             auto& [key, list] = by_key[key_id(q_, r)];
@@ -397,16 +436,34 @@ private:
         });
     }
 
-    // Each distinct (k, g) once, at its first occurrence.
+    // Each distinct (k, g) once per life: at its first record (EMIT CHANGES),
+    // when it ages out or at the end (EMIT FINAL).
     void distinct() {
         e_.order = conformance::OrderMode::Any;
         e_.order_keys = {"k", "g"};
-        std::set<std::string> seen;
+        std::map<std::string, Group> live;  // key_json holds the row
         for_each_passing([&](std::size_t, const Record& r) {
-            if (seen.insert(key_part(r.k) + '\x1f' + key_part(r.g)).second) {
-                e_.rows.push_back("{\"k\":" + value_json(r.k) + ",\"g\":" + value_json(r.g) + "}");
+            const std::string id = key_part(r.k) + '\x1f' + key_part(r.g);
+            const std::string row = "{\"k\":" + value_json(r.k) + ",\"g\":" + value_json(r.g) + "}";
+            int64_t ts = 0;
+            if (q_.ttl != 0) {
+                const auto it = live.find(id);
+                bool aged_out = false;
+                const std::optional<int64_t> t = ttl_time(r, it == live.end() ? nullptr : &it->second, aged_out);
+                if (!t) return;
+                ts = *t;
+                if (aged_out) {
+                    if (q_.final) e_.rows.push_back(row);
+                    live.erase(it);
+                }
             }
+            const auto [it, fresh] = live.try_emplace(id, Group{row, {}, ts});
+            it->second.last = std::max(it->second.last, ts);
+            if (fresh && !q_.final) e_.rows.push_back(row);
         });
+        if (q_.final) {
+            for (const auto& [id, g] : live) e_.rows.push_back(g.key_json);
+        }
     }
 
     const Query& q_;
@@ -418,5 +475,9 @@ private:
 }  // namespace
 
 Expected evaluate(const Query& q, const std::vector<Record>& records) { return Evaluator(q, records).run(); }
+
+std::string dead_letter_text(int64_t event_time, int64_t watermark, const std::string& record) {
+    return "event_time " + std::to_string(event_time) + ", watermark " + std::to_string(watermark) + ": " + record;
+}
 
 }  // namespace sluice::differential

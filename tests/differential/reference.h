@@ -23,9 +23,14 @@ struct Expected {
     uint64_t records_in = 0;
     uint64_t records_rejected = 0;
     uint64_t late_dropped = 0;
+    // One per late record, as dead_letter_text() has it (for 'dead_letter').
+    std::vector<std::string> dead_letters;
     std::vector<std::string> notes;  // choices the reference made where the rules leave room
 };
 
 Expected evaluate(const Query& q, const std::vector<Record>& records);
+
+// A dead-letter row's content, for comparison as a multiset.
+std::string dead_letter_text(int64_t event_time, int64_t watermark, const std::string& record);
 
 }  // namespace sluice::differential

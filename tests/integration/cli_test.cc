@@ -234,6 +234,30 @@ TEST_F(Cli, DeadLetterFileHoldsLateRecordsAsTheyArrived) {
     EXPECT_NE(r.err.find("\"reason\":\"late\""), std::string::npos) << r.err;
 }
 
+// A record near the size limit still crosses shards when its text cannot ride along for a dead letter.
+TEST_F(Cli, DeadLetterModeKeepsLargeRecords) {
+    std::string in;
+    const std::string pad(1048576 - 60, 'x');
+    for (const char* k : {"a", "b", "c", "d"}) in += "{\"k\":\"" + std::string(k) + "\",\"ts\":5000,\"pad\":\"" + pad + "\"}\n";
+    for (const char* k : {"a", "b", "c", "d"}) in += "{\"k\":\"" + std::string(k) + "\",\"ts\":100,\"pad\":\"" + pad + "\"}\n";
+    spit(path("in.ndjson"), in);
+    // EMIT CHANGES routes records to their owners; EMIT FINAL combines where they are read.
+    for (const char* emit : {"EMIT CHANGES", "EMIT FINAL"}) {
+        RunResult r = run({"query", "-e",
+                           std::string("SELECT k, COUNT(*) AS n FROM t GROUP BY k WINDOW TUMBLING(ts, 1s) ") + emit +
+                               " WITH ('late.data.strategy' = 'dead_letter')",
+                           "--input", path("in.ndjson"), "--shards", "2", "--dead-letter", path("late.ndjson"),
+                           "--stats", path("stats.json")});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(sorted_lines(r.out).size(), 4u) << emit;
+        const std::string stats = slurp(path("stats.json"));
+        EXPECT_NE(stats.find("\"records_rejected\":0"), std::string::npos) << emit << stats;
+        EXPECT_NE(stats.find("\"late_dropped\":4"), std::string::npos) << emit << stats;
+        EXPECT_NE(stats.find("\"dead_lettered\":4"), std::string::npos) << emit << stats;
+        EXPECT_EQ(sorted_lines(slurp(path("late.ndjson"))).size(), 4u) << emit;
+    }
+}
+
 TEST_F(Cli, ArrivalTimeWindowsCountEveryRecord) {
     spit(path("in.ndjson"), trades(1000));
     RunResult r = run({"query", "-e",
