@@ -1,0 +1,347 @@
+#include "query_pipeline.h"
+
+#include <cstring>
+
+#include "idle.h"
+#include "sluice/base.h"
+
+namespace sluice {
+
+namespace {
+constexpr uint32_t kReleaseEvery = 64;  // consumer hands space back every N messages
+
+int64_t saturating_sub(int64_t a, int64_t b) noexcept {
+    int64_t r;
+    if (__builtin_sub_overflow(a, b, &r)) return kWatermarkMin;
+    return r;
+}
+}  // namespace
+
+QueryPipeline::QueryPipeline(const PipelineSetup& setup)
+    : setup_(setup),
+      plan_(*setup.plan),
+      aggregate_(setup.plan->is_aggregate()),
+      rows_window_(!setup.plan->analytics.empty()) {
+    setup_.mesh->create_inbound(setup_.shard);
+    out_ = std::make_unique<OutBuffer>(256 * 1024, setup_.sink, setup_.sink_ctx);
+    if (setup_.dead_letter_sink != nullptr)
+        dead_out_ = std::make_unique<OutBuffer>(64 * 1024, setup_.dead_letter_sink, setup_.dead_letter_ctx);
+    if (aggregate_) {
+        state_ = std::make_unique<QueryState>(plan_, setup_.shard, setup_.shards, setup_.sources, *out_, counters_,
+                                              dead_out_.get());
+        local_ = state_->aggregates_locally();
+        global_ = state_->two_phase();
+        timed_ = state_->needs_watermarks();
+        // Only windows have late records.
+        dead_letter_ = dead_out_ != nullptr && plan_.is_windowed() &&
+                       plan_.props.late_strategy == LateStrategy::DeadLetter;
+        args_.resize(plan_.aggs.size());
+    }
+    if (rows_window_) {
+        analytic_ = std::make_unique<AnalyticState>(plan_, *out_, counters_);
+        args_.resize(plan_.fields.size());  // a routed record carries every field
+    }
+    if (setup_.has_source) {
+        // Sized for the largest block: decode_block never allocates.
+        decoder_ = std::make_unique<NdjsonDecoder>(plan_.fields, setup_.max_record_bytes, setup_.max_block_bytes);
+        fields_.resize(plan_.fields.size());
+        if (aggregate_)
+            prepare_ = std::make_unique<Prepare>(plan_);
+        else if (rows_window_)
+            analytic_prepare_ = std::make_unique<AnalyticPrepare>(plan_);
+        else
+            projector_ = std::make_unique<Projector>(plan_, *out_, counters_);
+        seq_ = static_cast<uint64_t>(setup_.source_id) << 40;
+    } else {
+        source_done_ = true;
+    }
+}
+
+QueryPipeline::~QueryPipeline() = default;
+
+void QueryPipeline::fail(std::string message) {
+    if (error_.empty()) error_ = std::move(message);
+    if (setup_.stop) setup_.stop->store(true, std::memory_order_relaxed);
+}
+
+void QueryPipeline::flush_output() {
+    if (out_) out_->flush();
+    if (dead_out_) dead_out_->flush();
+}
+
+void QueryPipeline::on_block(const char* p, std::size_t len, int64_t arrival_ms, bool drop_when_full) {
+    arrival_ms_ = arrival_ms;
+    drop_when_full_ = drop_when_full;
+    decoder_->decode_block(
+        p, len, fields_.data(), counters_.type_mismatch,
+        [this] {
+            ++counters_.records_in;
+            on_record();
+        },
+        [this] { on_oversize(); });
+}
+
+void QueryPipeline::on_oversize() noexcept {
+    ++counters_.records_in;
+    ++counters_.records_rejected;
+}
+
+void QueryPipeline::end_chunk() {
+    if (!timed_ || watermark_ == sent_watermark_) return;
+    // Watermarks follow the records they cover, in every ring.
+    sent_watermark_ = watermark_;
+    broadcast(MsgKind::Watermark, 0, watermark_);
+    state_->on_watermark(setup_.source_id, watermark_);
+}
+
+void QueryPipeline::end_source() {
+    if (source_done_) return;
+    end_chunk();
+    source_done_ = true;
+    if (state_) {
+        // Partials combined from this source go out ahead of its end marker.
+        state_->end_of_local_input();
+        ship_outbox();
+    }
+    broadcast(MsgKind::SourceEnd, 0, kWatermarkMax);
+    ++ended_sources_;
+    if (state_) state_->on_source_end(setup_.source_id);
+}
+
+void QueryPipeline::set_source_idle(bool idle) {
+    if (idle == source_idle_) return;
+    source_idle_ = idle;
+    broadcast(MsgKind::SourceIdle, idle ? 1 : 0, watermark_);
+    if (state_) state_->on_source_idle(setup_.source_id, idle);
+}
+
+// ROWS windows: a partition's rows must meet in arrival order on one shard,
+// so the whole record (its field values) goes to the partition key's owner.
+void QueryPipeline::on_analytic_record() {
+    if (!analytic_prepare_->run(fields_.data(), arrival_ms_, prepared_, counters_)) {
+        ++counters_.records_processed;
+        return;
+    }
+    const uint32_t owner = partition_of(prepared_.hash, setup_.shards);
+    if (owner == setup_.shard) {
+        analytic_->on_record(prepared_.hash, prepared_.key, prepared_.key_len, prepared_.args, prepared_.ts);
+        return;
+    }
+    const uint64_t bytes = record_msg_size(prepared_);
+    if (bytes > kMaxRingMessage) [[unlikely]] {
+        ++counters_.records_rejected;
+        return;
+    }
+    void* dst = alloc(owner, static_cast<uint32_t>(bytes));
+    if (!dst) {
+        if (drop_when_full_) ++counters_.overload_dropped;
+        return;  // dropped, or the run is stopping
+    }
+    encode_record(dst, prepared_, setup_.source_id, kWatermarkMin, seq_++);
+    setup_.mesh->ring(setup_.shard, owner).push();
+}
+
+void QueryPipeline::on_record() {
+    if (rows_window_) {
+        on_analytic_record();
+        return;
+    }
+    if (!aggregate_) {
+        if (limit_hit_) {
+            ++counters_.records_processed;
+            return;
+        }
+        if (!projector_->on_record(fields_.data(), arrival_ms_)) limit_hit_ = true;
+        return;
+    }
+    if (prepare_->run(fields_.data(), arrival_ms_, prepared_, counters_) == Prepare::Outcome::Filtered) {
+        ++counters_.records_processed;
+        return;
+    }
+    const uint32_t home = partition_of(prepared_.hash, setup_.shards);
+    const uint32_t owner = local_ ? setup_.shard : home;
+    // Message size of the record on its way to its home shard (routed now,
+    // or combined and shipped later); 0 when it never leaves this shard.
+    std::string_view raw = dead_letter_ ? decoder_->last_line() : std::string_view{};
+    const auto carried = static_cast<uint32_t>(owner != setup_.shard ? raw.size() : 0);
+    uint64_t bytes = home != setup_.shard && !global_ ? record_msg_size(prepared_, carried) : 0;
+    if (bytes > kMaxRingMessage && carried != 0) [[unlikely]] {
+        // The text rides along only for a possible dead letter: a record too
+        // big to carry it is still processed (its dead letter says null).
+        raw = {};
+        bytes = record_msg_size(prepared_);
+    }
+    if (bytes > kMaxRingMessage) [[unlikely]] {
+        // Too big to cross a ring in one message: rejected and counted, as an
+        // oversized line is.
+        ++counters_.records_rejected;
+        return;
+    }
+    // Space first: a record dropped for a full ring must not move the watermark.
+    void* dst = nullptr;
+    if (owner != setup_.shard) {
+        dst = alloc(owner, static_cast<uint32_t>(bytes));
+        if (!dst) {
+            if (drop_when_full_) ++counters_.overload_dropped;
+            return;  // dropped, or the run is stopping
+        }
+    }
+    const int64_t wm_before = watermark_;
+    const uint64_t seq = seq_++;
+    if (timed_ && prepared_.ts > max_event_ms_) {
+        max_event_ms_ = prepared_.ts;
+        watermark_ = saturating_sub(max_event_ms_, plan_.props.max_out_of_orderness_ms);
+    }
+    if (owner == setup_.shard) {
+        AggInput in;
+        in.hash = prepared_.hash;
+        in.key = prepared_.key;
+        in.key_len = prepared_.key_len;
+        in.ts = prepared_.ts;
+        in.wm_before = wm_before;
+        in.seq = seq;
+        in.source = setup_.source_id;
+        in.args = prepared_.args;
+        in.raw = raw.data();
+        in.raw_len = static_cast<uint32_t>(raw.size());
+        state_->on_record(in);
+        return;
+    }
+    encode_record(dst, prepared_, setup_.source_id, wm_before, seq, raw.data(), static_cast<uint32_t>(raw.size()));
+    setup_.mesh->ring(setup_.shard, owner).push();
+}
+
+// Ring space for a message to shard `to`: at once, or nullptr when the ring
+// is full and this record may be dropped (counted by the caller), or after
+// waiting (backpressure).
+void* QueryPipeline::alloc(uint32_t to, uint32_t bytes) {
+    void* p = setup_.mesh->ring(setup_.shard, to).try_alloc(bytes);
+    if (p != nullptr || drop_when_full_) [[likely]]
+        return p;
+    return alloc_blocking(to, bytes);
+}
+
+void* QueryPipeline::alloc_blocking(uint32_t to, uint32_t bytes) {
+    SpscRing& ring = setup_.mesh->ring(setup_.shard, to);
+    void* p = ring.try_alloc(bytes);
+    if (p) [[likely]]
+        return p;
+    if (bytes > kMaxRingMessage) {
+        fail("a message of " + std::to_string(bytes) + " bytes does not fit a shard ring");
+        return nullptr;
+    }
+    // Backpressure: publish what is staged and keep consuming inbound rings
+    // (every pipeline's, through the hook) while the owner catches up, so
+    // two full shards cannot deadlock.
+    Idler idler(setup_.idle);
+    while ((p = ring.try_alloc(bytes)) == nullptr) {
+        ring.flush();
+        if (setup_.stop && setup_.stop->load(std::memory_order_relaxed)) return nullptr;
+        const bool progressed = wait_hook_ != nullptr ? wait_hook_(wait_ctx_) : drain_inbound();
+        if (!progressed) idler.wait();
+    }
+    return p;
+}
+
+void QueryPipeline::broadcast(MsgKind kind, uint8_t flag, int64_t watermark) {
+    for (uint32_t to = 0; to < setup_.shards; ++to) {
+        if (to == setup_.shard) continue;
+        void* dst = alloc_blocking(to, sizeof(WatermarkMsg));
+        if (!dst) return;
+        auto* m = static_cast<WatermarkMsg*>(dst);
+        m->h = MsgHeader{kind, flag, setup_.source_id, 0};
+        m->watermark = watermark;
+        setup_.mesh->ring(setup_.shard, to).push();
+    }
+}
+
+bool QueryPipeline::drain_inbound() {
+    bool any = false;
+    for (uint32_t from = 0; from < setup_.shards; ++from) {
+        if (from == setup_.shard) continue;
+        SpscRing& ring = setup_.mesh->ring(from, setup_.shard);
+        uint32_t len;
+        uint32_t n = 0;
+        while (const void* msg = ring.front(&len)) {
+            handle_message(msg);
+            ring.pop();
+            if (++n % kReleaseEvery == 0) ring.release();
+        }
+        if (n) {
+            ring.release();
+            any = true;
+        }
+    }
+    return any;
+}
+
+void QueryPipeline::handle_message(const void* msg) {
+    const auto* h = static_cast<const MsgHeader*>(msg);
+    switch (h->kind) {
+        case MsgKind::Record: {
+            const AggInput in = decode_record(msg, args_.data(), static_cast<uint32_t>(args_.size()));
+            if (analytic_)
+                analytic_->on_record(in.hash, in.key, in.key_len, in.args, in.ts);
+            else
+                state_->on_record(in);
+            break;
+        }
+        case MsgKind::SourceIdle:
+            if (state_) state_->on_source_idle(h->source, h->flag != 0);
+            break;
+        case MsgKind::Watermark:
+            state_->on_watermark(h->source, static_cast<const WatermarkMsg*>(msg)->watermark);
+            break;
+        case MsgKind::SourceEnd:
+            ++ended_sources_;
+            if (state_) state_->on_source_end(h->source);
+            break;
+        case MsgKind::Partial:
+            state_->on_partial(reinterpret_cast<const uint8_t*>(h + 1), h->len);
+            break;
+    }
+}
+
+void QueryPipeline::ship_outbox() {
+    std::vector<uint8_t>& box = state_->outbox().bytes;
+    if (box.empty()) return;
+    partials_.swap(box);  // the receiving side may append while we ship
+    bool stopped = false;
+    for_each_partial(partials_, [&](uint32_t dest, const uint8_t* payload, uint32_t len) {
+        if (stopped || dest >= setup_.shards) return;
+        if (dest == setup_.shard) {
+            state_->on_partial(payload, len);
+            return;
+        }
+        void* dst = alloc_blocking(dest, static_cast<uint32_t>(sizeof(MsgHeader)) + len);
+        if (!dst) {
+            stopped = true;
+            return;
+        }
+        auto* h = static_cast<MsgHeader*>(dst);
+        *h = MsgHeader{MsgKind::Partial, 0, static_cast<uint16_t>(setup_.shard), len};
+        std::memcpy(h + 1, payload, len);
+        setup_.mesh->ring(setup_.shard, dest).push();
+    });
+    partials_.clear();
+}
+
+void QueryPipeline::end_batch() {
+    if (state_) {
+        state_->end_batch();
+        ship_outbox();
+    }
+    flush_outbound();
+}
+
+void QueryPipeline::flush_outbound() {
+    for (uint32_t to = 0; to < setup_.shards; ++to)
+        if (to != setup_.shard) setup_.mesh->ring(setup_.shard, to).flush();
+}
+
+bool QueryPipeline::finished() const {
+    if (!source_done_ || ended_sources_ < setup_.sources) return false;
+    return !state_ || (state_->finished() && state_->outbox().bytes.empty());
+}
+
+}  // namespace sluice

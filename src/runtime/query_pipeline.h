@@ -1,0 +1,140 @@
+// One query's slice on one shard: its decoder (the query's own field plan),
+// the reading side (WHERE, key, routing by key hash — a local call or the
+// query's SPSC ring to the owning shard), the owning side (aggregation state,
+// ROWS windows or stateless projection) and its output buffers. A shard runs
+// one pipeline per query; the shard decides where input comes from (a file
+// range, sockets) and drives the pipeline in batches. No locks, no shared
+// counters.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mesh.h"
+#include "ring_message.h"
+#include "sluice/decode.h"
+#include "sluice/exec.h"
+#include "sluice/out_buffer.h"
+#include "sluice/plan.h"
+#include "sluice/runtime.h"
+#include "sluice/stats.h"
+
+namespace sluice {
+
+struct PipelineSetup {
+    const Plan* plan = nullptr;
+    uint32_t shard = 0;
+    uint32_t shards = 1;
+    uint32_t sources = 1;      // watermark sources feeding every shard
+    bool has_source = false;   // this shard reads a source
+    uint16_t source_id = 0;
+    Mesh* mesh = nullptr;      // this query's rings between shards
+    OutBuffer::SinkFn sink = nullptr;  // result rows
+    void* sink_ctx = nullptr;
+    OutBuffer::SinkFn dead_letter_sink = nullptr;  // late records (late.data.strategy = 'dead_letter')
+    void* dead_letter_ctx = nullptr;
+    std::size_t max_record_bytes = kDefaultMaxRecordBytes;
+    std::size_t max_block_bytes = 0;  // largest block on_block() is given (the decoder is sized for it)
+    IdlePolicy idle = IdlePolicy::Adaptive;
+    std::atomic<bool>* stop = nullptr;  // set on a fatal error; waits give up once it is set
+};
+
+class QueryPipeline {
+public:
+    // Constructed on the shard's thread (after pinning): its memory is first touched there.
+    explicit QueryPipeline(const PipelineSetup& setup);
+    ~QueryPipeline();
+
+    // While a ring to another shard is full, the shard keeps draining every
+    // pipeline's inbound rings (two full shards must not wait on each other).
+    using WaitHook = bool (*)(void* ctx);  // true when it made progress
+    void set_wait_hook(WaitHook hook, void* ctx) noexcept {
+        wait_hook_ = hook;
+        wait_ctx_ = ctx;
+    }
+
+    // A block of whole NDJSON lines from this shard's source ([p, p+len),
+    // kDecodePadding readable bytes after it). With drop_when_full a record
+    // whose owner's ring is full is counted as overload_dropped (datagram
+    // ingest); otherwise the shard waits (backpressure).
+    void on_block(const char* p, std::size_t len, int64_t arrival_ms, bool drop_when_full);
+    // A line over max_record_bytes: rejected and counted.
+    void on_oversize() noexcept;
+    // After a read: the source's watermark goes out behind the records it covers.
+    void end_chunk();
+    // The source is exhausted (or the shard drains): partials, then the end marker.
+    void end_source();
+    // The source went quiet for watermark.idle_timeout, or spoke again.
+    void set_source_idle(bool idle);
+    bool source_idle() const noexcept { return source_idle_; }
+
+    bool drain_inbound();
+    // End of a loop iteration: global snapshots and partials shipped, staged ring messages published.
+    void end_batch();
+    void flush_output();
+
+    // Every source ended and everything was emitted or shipped.
+    bool finished() const;
+    // A stateless query wrote its LIMIT: its source may stop reading.
+    bool limit_hit() const noexcept { return limit_hit_; }
+    bool source_done() const noexcept { return source_done_; }
+    const ShardCounters& counters() const noexcept { return counters_; }
+    const std::string& error() const noexcept { return error_; }
+    const Plan& plan() const noexcept { return plan_; }
+
+private:
+    void on_record();  // fields_ holds a decoded record
+    void on_analytic_record();
+    void handle_message(const void* msg);
+    void ship_outbox();
+    void broadcast(MsgKind kind, uint8_t flag, int64_t watermark);
+    void* alloc(uint32_t to, uint32_t bytes);
+    void* alloc_blocking(uint32_t to, uint32_t bytes);
+    void flush_outbound();
+    void fail(std::string message);
+
+    PipelineSetup setup_;
+    const Plan& plan_;
+    const bool aggregate_;
+    const bool rows_window_;  // ROWS windows: whole records routed by partition key
+    bool global_ = false;     // two-phase global aggregate: every record stays on its reading shard
+    bool local_ = false;      // records stay on this shard (the state aggregates locally)
+    bool timed_ = false;      // the query needs watermarks (windows, state.ttl)
+    bool dead_letter_ = false;  // late records carry their text to the dead-letter output
+    bool drop_when_full_ = false;
+
+    ShardCounters counters_;
+    std::unique_ptr<OutBuffer> out_;
+    std::unique_ptr<OutBuffer> dead_out_;
+    std::unique_ptr<NdjsonDecoder> decoder_;
+    std::unique_ptr<Prepare> prepare_;
+    std::unique_ptr<Projector> projector_;
+    std::unique_ptr<QueryState> state_;
+    std::unique_ptr<AnalyticPrepare> analytic_prepare_;
+    std::unique_ptr<AnalyticState> analytic_;
+    std::vector<Value> fields_;
+    std::vector<Value> args_;        // decoded arguments of an inbound record
+    std::vector<uint8_t> partials_;  // outbox being shipped
+    PreparedRecord prepared_;
+    WaitHook wait_hook_ = nullptr;
+    void* wait_ctx_ = nullptr;
+
+    // Source state (only when has_source).
+    bool source_done_ = false;
+    bool source_idle_ = false;
+    bool limit_hit_ = false;
+    int64_t max_event_ms_ = kWatermarkMin;
+    int64_t watermark_ = kWatermarkMin;
+    int64_t sent_watermark_ = kWatermarkMin;
+    int64_t arrival_ms_ = 0;
+    uint64_t seq_ = 0;
+
+    uint32_t ended_sources_ = 0;
+    std::string error_;
+};
+
+}  // namespace sluice
