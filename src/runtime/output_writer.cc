@@ -10,32 +10,27 @@
 
 namespace sluice {
 
-namespace {
-constexpr uint32_t kRingBytes = 8u << 20;
-// A message must stay under a quarter of the ring; bigger buffers go in pieces.
-constexpr std::size_t kMaxPiece = kRingBytes / 8;
-}  // namespace
+OutputWriter::OutputWriter() = default;
+OutputWriter::~OutputWriter() = default;
 
-OutputWriter::OutputWriter(int fd, uint32_t shards, std::optional<uint64_t> limit, int dead_letter_fd)
-    : fd_(fd), dead_letter_fd_(dead_letter_fd), shards_(shards), limit_(limit) {
-    const uint32_t rings = dead_letter_fd >= 0 ? 2 * shards : shards;
-    ports_.reserve(rings);
-    for (uint32_t r = 0; r < rings; ++r) {
-        // Dead letters are rare: their rings are small.
-        rings_.push_back(std::make_unique<SpscRing>(r < shards ? kRingBytes : kRingBytes / 8));
-        ports_.push_back(Port{this, r});
-    }
+uint32_t OutputWriter::add_group(std::optional<uint64_t> limit) {
+    groups_.push_back(Group{limit, 0});
+    return static_cast<uint32_t>(groups_.size() - 1);
 }
 
-OutputWriter::~OutputWriter() = default;
+OutputWriter::Port* OutputWriter::add_port(int fd, uint32_t group, uint32_t ring_bytes) {
+    outputs_.push_back(Output{fd, group, ring_bytes / 8, std::make_unique<SpscRing>(ring_bytes)});
+    ports_.push_back(std::make_unique<Port>(Port{this, static_cast<uint32_t>(ports_.size())}));
+    return ports_.back().get();
+}
 
 void OutputWriter::sink(void* ctx, const char* data, std::size_t n) {
     auto* port = static_cast<Port*>(ctx);
     OutputWriter* w = port->writer;
-    SpscRing& ring = *w->rings_[port->ring];
+    Output& o = w->outputs_[port->index];
+    SpscRing& ring = *o.ring;
     while (n > 0) {
-        const std::size_t max_piece = port->ring < w->shards_ ? kMaxPiece : kMaxPiece / 8;
-        std::size_t piece = n < max_piece ? n : max_piece;
+        std::size_t piece = n < o.max_piece ? n : o.max_piece;
         void* dst;
         while ((dst = ring.try_alloc(static_cast<uint32_t>(piece))) == nullptr) {
             if (w->failed()) return;  // nobody will drain it any more
@@ -51,23 +46,24 @@ void OutputWriter::sink(void* ctx, const char* data, std::size_t n) {
     ring.flush();
 }
 
-void OutputWriter::write_out(uint32_t ring, const char* data, std::size_t n) {
+void OutputWriter::write_out(uint32_t port, const char* data, std::size_t n) {
     if (failed()) return;
-    const bool rows = ring < shards_;
-    const int fd = rows ? fd_ : dead_letter_fd_;
-    if (limit_ && rows) {
+    const Output& o = outputs_[port];
+    Group& g = groups_[o.group];
+    const int fd = o.fd;
+    if (g.limit) {
         // Count rows up to the limit and cut the buffer after the last allowed
         // one. Without a LIMIT the shards count their own rows.
-        if (rows_written_ >= *limit_) return;
+        if (g.written >= *g.limit) return;
         std::size_t keep = 0;
         const char* p = data;
         const char* end = data + n;
-        while (p < end && rows_written_ < *limit_) {
+        while (p < end && g.written < *g.limit) {
             const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
             if (!nl) break;
             p = static_cast<const char*>(nl) + 1;
             keep = static_cast<std::size_t>(p - data);
-            ++rows_written_;
+            ++g.written;
         }
         n = keep;
     }
@@ -85,7 +81,7 @@ void OutputWriter::write_out(uint32_t ring, const char* data, std::size_t n) {
 }
 
 bool OutputWriter::drain_ring(uint32_t r) {
-    SpscRing& ring = *rings_[r];
+    SpscRing& ring = *outputs_[r].ring;
     bool any = false;
     uint32_t len;
     // A row larger than one piece spans messages: keep draining this ring
@@ -109,15 +105,19 @@ bool OutputWriter::drain_ring(uint32_t r) {
     return any;
 }
 
+bool OutputWriter::drain() {
+    bool any = false;
+    for (uint32_t p = 0; p < outputs_.size(); ++p) any |= drain_ring(p);
+    return any;
+}
+
 void OutputWriter::run(const std::atomic<uint32_t>& producers_running) {
     uint32_t idle = 0;
     for (;;) {
         // Read the counter before draining: whatever a finished producer
         // flushed is visible once we see its decrement (release/acquire).
         bool done = producers_running.load(std::memory_order_acquire) == 0;
-        bool any = false;
-        for (uint32_t s = 0; s < rings_.size(); ++s) any |= drain_ring(s);
-        if (any) {
+        if (drain()) {
             idle = 0;
             continue;
         }

@@ -1,8 +1,9 @@
-// Where the rows of `sluice query` go: one file descriptor shared by every
-// shard. Shards never write it themselves (two shards' buffers would
-// interleave mid-line on a pipe); each hands full OutBuffers to the writer
-// through its own SPSC ring, and the writer — the control thread — writes
-// them out whole. It also enforces a query's global LIMIT.
+// Where rows written to files and stdout go: shards never write a shared file
+// descriptor themselves (two shards' buffers would interleave mid-line on a
+// pipe); each producer (a shard's query output) hands full OutBuffers to the
+// writer through its own SPSC ring (a port), and the writer — the control
+// thread — writes them out whole. A port belongs to a limit group: a query's
+// LIMIT counts the rows of all its ports.
 #pragma once
 
 #include <atomic>
@@ -18,40 +19,52 @@ namespace sluice {
 
 class OutputWriter {
 public:
-    // dead_letter_fd >= 0 adds a second output, for late records: shard s
-    // writes it through port(shards + s). LIMIT counts only result rows.
-    OutputWriter(int fd, uint32_t shards, std::optional<uint64_t> limit, int dead_letter_fd = -1);
+    OutputWriter();
     ~OutputWriter();
 
     struct Port {
         OutputWriter* writer;
-        uint32_t ring;
+        uint32_t index;
     };
-    Port* port(uint32_t ring) { return &ports_[ring]; }
-    // OutBuffer sink: copies the bytes into the shard's ring (waits when the
-    // writer is behind). Called on the shard's thread.
+    // A limit group: rows of its ports let through up to `limit` (none: all).
+    uint32_t add_group(std::optional<uint64_t> limit);
+    // A producer's port writing to fd, counted in `group`. Set up before run().
+    Port* add_port(int fd, uint32_t group, uint32_t ring_bytes = kRowRingBytes);
+    // OutBuffer sink: copies the bytes into the port's ring (waits when the
+    // writer is behind). Called on the producer's thread.
     static void sink(void* port, const char* data, std::size_t n);
 
     // Writes until `producers_running` drops to zero and every ring is empty.
     void run(const std::atomic<uint32_t>& producers_running);
+    // Writes whatever the rings hold now; true if it wrote anything.
+    bool drain();
 
-    // Rows let through under a LIMIT (without one, nothing is counted here).
-    uint64_t rows_written() const { return rows_written_; }
-    // Non-empty when the output failed (e.g. the reader of a pipe went away).
+    // Rows a group let through under its LIMIT (without one, nothing is counted here).
+    uint64_t rows_written(uint32_t group) const { return groups_[group].written; }
+    // Non-empty when an output failed (e.g. the reader of a pipe went away).
     const std::string& error() const { return error_; }
     bool failed() const { return failed_.load(std::memory_order_relaxed); }
 
-private:
-    bool drain_ring(uint32_t ring);
-    void write_out(uint32_t ring, const char* data, std::size_t n);
+    static constexpr uint32_t kRowRingBytes = 8u << 20;
+    static constexpr uint32_t kSmallRingBytes = 1u << 20;  // dead letters: rare
 
-    int fd_;
-    int dead_letter_fd_;
-    uint32_t shards_;
-    std::optional<uint64_t> limit_;
-    uint64_t rows_written_ = 0;
-    std::vector<std::unique_ptr<SpscRing>> rings_;
-    std::vector<Port> ports_;
+private:
+    struct Group {
+        std::optional<uint64_t> limit;
+        uint64_t written = 0;
+    };
+    struct Output {
+        int fd;
+        uint32_t group;
+        std::size_t max_piece;  // a message stays under a quarter of its ring
+        std::unique_ptr<SpscRing> ring;
+    };
+    bool drain_ring(uint32_t port);
+    void write_out(uint32_t port, const char* data, std::size_t n);
+
+    std::vector<Group> groups_;
+    std::vector<Output> outputs_;             // one per port
+    std::vector<std::unique_ptr<Port>> ports_;  // stable addresses (OutBuffer contexts)
     std::atomic<bool> failed_{false};
     std::string error_;
 };

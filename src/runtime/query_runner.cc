@@ -99,7 +99,15 @@ Result<QueryStats> run_query(const QueryOptions& options) {
     }
 
     Mesh mesh(options.shards);
-    OutputWriter writer(out.get(), options.shards, plan.limit, dead_letters ? dead.get() : -1);
+    OutputWriter writer;
+    const uint32_t rows_group = writer.add_group(plan.limit);
+    const uint32_t dead_group = writer.add_group(std::nullopt);
+    std::vector<OutputWriter::Port*> row_ports;
+    std::vector<OutputWriter::Port*> dead_ports;
+    for (uint32_t s = 0; s < options.shards; ++s) {
+        row_ports.push_back(writer.add_port(out.get(), rows_group));
+        if (dead_letters) dead_ports.push_back(writer.add_port(dead.get(), dead_group, OutputWriter::kSmallRingBytes));
+    }
     std::barrier<> started(static_cast<std::ptrdiff_t>(options.shards));
     RunShared shared;
     shared.mesh = &mesh;
@@ -117,7 +125,8 @@ Result<QueryStats> run_query(const QueryOptions& options) {
         setup.max_record_bytes = options.max_record_bytes;
         setup.idle = options.idle;
         setup.topology = topology.get();
-        if (dead_letters) setup.dead_letter_port = static_cast<int>(options.shards + s);
+        setup.rows = row_ports[s];
+        if (dead_letters) setup.dead_letters = dead_ports[s];
         if (!options.cpus.empty()) setup.cpu = static_cast<int>(options.cpus[s]);
         if (s < sources) {
             setup.has_source = true;
@@ -149,7 +158,7 @@ Result<QueryStats> run_query(const QueryOptions& options) {
         stats.per_shard.push_back(shard->counters());
         add_counters(stats.totals, shard->counters());
     }
-    if (plan.limit) stats.totals.rows_out = writer.rows_written();
+    if (plan.limit) stats.totals.rows_out = writer.rows_written(rows_group);
     stats.seconds = static_cast<double>(monotonic_ns() - t0) / 1e9;
     return stats;
 }

@@ -56,10 +56,10 @@ void QueryShard::setup_on_thread() {
     p.source_id = setup_.source_id;
     p.mesh = shared_.mesh;
     p.sink = &OutputWriter::sink;
-    p.sink_ctx = shared_.writer->port(setup_.id);
-    if (setup_.dead_letter_port >= 0) {
+    p.sink_ctx = setup_.rows;
+    if (setup_.dead_letters != nullptr) {
         p.dead_letter_sink = &OutputWriter::sink;
-        p.dead_letter_ctx = shared_.writer->port(static_cast<uint32_t>(setup_.dead_letter_port));
+        p.dead_letter_ctx = setup_.dead_letters;
     }
     p.max_record_bytes = setup_.max_record_bytes;
     p.max_block_bytes = reader_ ? reader_->max_block_bytes() : 0;

@@ -31,7 +31,8 @@ struct ShardSetup {
     bool has_source = false;
     uint16_t source_id = 0;
     int input_fd = -1;
-    int dead_letter_port = -1;  // OutputWriter port of the dead-letter output (-1: none)
+    OutputWriter::Port* rows = nullptr;          // where result rows go
+    OutputWriter::Port* dead_letters = nullptr;  // where late records go (nullptr: none)
     uint64_t begin = 0;
     uint64_t end = UINT64_MAX;
     std::size_t max_record_bytes = kDefaultMaxRecordBytes;
