@@ -153,6 +153,9 @@ public:
     // The source is exhausted (watermark +infinity). After every source ended,
     // all windows and EMIT FINAL groups have been emitted (or shipped as partials).
     void on_source_end(uint16_t source) noexcept;
+    // The source stopped for a drain that drops open windows and groups: once
+    // every source stopped (or ended), the state is finished and emits nothing more.
+    void on_source_stop(uint16_t source) noexcept;
     // End of one processing batch: global EMIT CHANGES ships its snapshots here.
     void end_batch() noexcept;
     // True when records stay on the shard that read them (global aggregates

@@ -513,9 +513,22 @@ struct alignas(kCacheLine) QueryState::Impl {
     }
 
     void on_source_end(uint16_t source) noexcept {
+        if (source < stopped_.size() && stopped_[source]) return;
         if (!sources_.end(source)) return;
         on_min_advanced();
         if (sources_.all_ended() && !done_) finish();
+    }
+
+    // A drain that drops open state: once every source stopped, nothing more comes out.
+    void on_source_stop(uint16_t source) noexcept {
+        if (stopped_.empty()) stopped_.assign(sources_.sources(), 0);
+        if (source >= stopped_.size() || stopped_[source]) return;
+        stopped_[source] = 1;
+        if (++stopped_count_ < stopped_.size()) return;
+        done_ = true;
+        owned_done_ = true;
+        merge_done_ = true;
+        outbox_.bytes.clear();
     }
 
     // Closes, in end order, every window that ends at or before w (EMIT
@@ -850,6 +863,8 @@ struct alignas(kCacheLine) QueryState::Impl {
     bool owned_done_ = false;
     bool global_dirty_ = false;          // the non-windowed Global block changed since its last snapshot
     bool done_ = false;                  // every source ended, all emitted or shipped
+    std::vector<uint8_t> stopped_;       // sources stopped without a flush (drain)
+    std::size_t stopped_count_ = 0;
     uint64_t rows_ = 0;
     Arena scratch_;        // string results of one row's expressions
     Arena merge_scratch_;  // blocks merged for one row on the merge shard
@@ -887,6 +902,7 @@ void QueryState::on_record(const AggInput& in) noexcept { impl_->on_record(in); 
 void QueryState::on_watermark(uint16_t source, int64_t watermark) noexcept { impl_->on_watermark(source, watermark); }
 void QueryState::on_source_idle(uint16_t source, bool idle) noexcept { impl_->on_source_idle(source, idle); }
 void QueryState::on_source_end(uint16_t source) noexcept { impl_->on_source_end(source); }
+void QueryState::on_source_stop(uint16_t source) noexcept { impl_->on_source_stop(source); }
 void QueryState::end_batch() noexcept { impl_->end_batch(); }
 bool QueryState::aggregates_locally() const noexcept { return impl_->aggregates_locally(); }
 bool QueryState::two_phase() const noexcept { return impl_->mode_ == Mode::Global; }

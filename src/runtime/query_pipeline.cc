@@ -94,10 +94,16 @@ void QueryPipeline::end_chunk() {
     state_->on_watermark(setup_.source_id, watermark_);
 }
 
-void QueryPipeline::end_source() {
+void QueryPipeline::end_source(bool flush) {
     if (source_done_) return;
-    end_chunk();
     source_done_ = true;
+    if (!flush) {
+        broadcast(MsgKind::SourceEnd, 1, kWatermarkMax);
+        ++ended_sources_;
+        if (state_) state_->on_source_stop(setup_.source_id);
+        return;
+    }
+    end_chunk();
     if (state_) {
         // Partials combined from this source go out ahead of its end marker.
         state_->end_of_local_input();
@@ -294,7 +300,10 @@ void QueryPipeline::handle_message(const void* msg) {
             break;
         case MsgKind::SourceEnd:
             ++ended_sources_;
-            if (state_) state_->on_source_end(h->source);
+            if (state_ && h->flag != 0)
+                state_->on_source_stop(h->source);
+            else if (state_)
+                state_->on_source_end(h->source);
             break;
         case MsgKind::Partial:
             state_->on_partial(reinterpret_cast<const uint8_t*>(h + 1), h->len);

@@ -66,8 +66,10 @@ public:
     void on_oversize() noexcept;
     // After a read: the source's watermark goes out behind the records it covers.
     void end_chunk();
-    // The source is exhausted (or the shard drains): partials, then the end marker.
-    void end_source();
+    // The source is exhausted, or the shard drains: partials, then the end
+    // marker (flush: windows and EMIT FINAL groups are emitted as at the end
+    // of a bounded input; otherwise they are dropped).
+    void end_source(bool flush = true);
     // The source went quiet for watermark.idle_timeout, or spoke again.
     void set_source_idle(bool idle);
     bool source_idle() const noexcept { return source_idle_; }

@@ -18,7 +18,7 @@ enum class MsgKind : uint8_t { Record = 1, Watermark, SourceEnd, SourceIdle, Par
 
 struct MsgHeader {
     MsgKind kind;
-    uint8_t flag;  // SourceIdle: 1 idle, 0 active again
+    uint8_t flag;  // SourceIdle: 1 idle, 0 active again; SourceEnd: 1 stopped without a flush
     uint16_t source;
     uint32_t len;  // Record: key bytes; Partial: payload bytes
 };

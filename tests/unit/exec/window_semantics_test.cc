@@ -319,6 +319,22 @@ TEST(Lateness, DropStrategyWritesNoDeadLetter) {
     EXPECT_TRUE(h.dead_text().empty());
 }
 
+// ---------------------------------------------------------------- drain without flush
+
+TEST(Drain, StoppedSourcesDropOpenWindows) {
+    Harness h("SELECT k, COUNT(*) AS n FROM t GROUP BY k WINDOW TUMBLING(ts, 1s)", 2);
+    h.record({{"k", S("a")}, {"ts", I(100)}}, 0);
+    h.record({{"k", S("a")}, {"ts", I(2500)}}, 1);
+    h.flush_watermark(0);
+    h.flush_watermark(1);  // the minimum, 100, closes nothing
+    h.state().on_source_stop(0);
+    EXPECT_FALSE(h.state().finished());
+    h.state().on_source_stop(1);
+    EXPECT_TRUE(h.state().finished());
+    h.pump();
+    EXPECT_TRUE(h.finish().empty());  // ends after the stop change nothing
+}
+
 // ---------------------------------------------------------------- idle sources
 
 TEST(IdleSource, AnIdleSourceStopsHoldingWindowsBack) {
