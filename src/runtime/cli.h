@@ -1,4 +1,4 @@
-// The `sluice` command line: query, explain, --help, --version.
+// The `sluice` command line: query, explain, check, --help, --version.
 #pragma once
 
 namespace sluice {
