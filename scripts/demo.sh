@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up, generates a trading data set, and runs a windowed
-# GROUP BY over it with `sluice query`: sample rows and the throughput.
+# GROUP BY over it with `sluice query` (sample rows and the throughput), then
+# the appliance (`sluice run`) on loopback, fed over TCP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-deps.sh
@@ -39,3 +40,21 @@ print(f"== {s['records_in']:,} records in, {s['rows_out']:,} rows out, {s['recor
       f"{s['late_dropped']} late, in {s['seconds']:.3f} s "
       f"= {s['records_per_second']/1e6:.2f} M records/s on {s['shards']} shard(s)")
 PY
+
+# The appliance: config/demo.toml on loopback (UDP :9000, TCP :9001), fed
+# S2 trades over TCP, drained with SIGTERM.
+echo
+echo "== the appliance: sluice run --config config/demo.toml"
+"$build/sluice" check --config config/demo.toml
+"$build/tools/sluice-gen" --scenario s2 --count 100000 --output "$work/s2.ndjson"
+"$build/sluice" run --config config/demo.toml --stats "$work/run.json" >"$work/console.ndjson" 2>"$work/run.log" &
+pid=$!
+for _ in $(seq 100); do grep -q "sluice: ready" "$work/run.log" 2>/dev/null && break; sleep 0.05; done
+cat "$work/run.log"
+cat "$work/s2.ndjson" >/dev/tcp/127.0.0.1/9001
+sleep 1
+kill -TERM "$pid"
+wait "$pid"
+tail -n 2 "$work/run.log"
+echo "== last rows of query 'volumes' (console sink)"
+tail -n 3 "$work/console.ndjson"

@@ -38,6 +38,12 @@ struct QueryStats {
 // missing file, a CPU not allowed) come back as Error with a clear message.
 Result<QueryStats> run_query(const QueryOptions& options);
 
+// `sluice run --config FILE`: the appliance, until SIGINT/SIGTERM has drained
+// it. Prints the plan and errors to stderr; returns the exit status (0 after
+// a drain, 1 on a start-up or runtime error). stats_path (non-empty) gets
+// each query's counters as JSON at exit ("-" = stderr).
+int run_appliance(const std::string& config_path, const std::string& stats_path);
+
 // The statistics file of `sluice query --stats` (SPEC §9 counters plus
 // records_in, rows_out, shards, seconds, records_per_second).
 std::string stats_json(const QueryStats& stats, uint32_t shards);

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "config.h"
 #include "sluice/runtime.h"
 #include "sluice/sql.h"
 #include "topology.h"
@@ -29,6 +30,8 @@ constexpr const char* kUsage =
     "commands:\n"
     "  query    run one SQL query over a bounded NDJSON input to completion\n"
     "  explain  print the plan of a query: fields read, key, routing, state, emission\n"
+    "  run      the appliance: receive records over UDP/TCP, run the configured queries, send rows\n"
+    "  check    validate an appliance config and the SQL of its queries, without starting\n"
     "\n"
     "sluice query (--sql FILE | -e SQL) [--input FILE|-] [--output FILE|-] [options]\n"
     "  --sql FILE             read the query from FILE\n"
@@ -44,6 +47,14 @@ constexpr const char* kUsage =
     "  --max-record-bytes N   longest accepted record (default 1048576)\n"
     "\n"
     "sluice explain (--sql FILE | -e SQL)\n"
+    "\n"
+    "sluice run --config FILE [--stats FILE|-]\n"
+    "  --config FILE          the TOML config (config/README.md)\n"
+    "  --stats FILE|-         at exit, each query's counters as JSON (- = stderr)\n"
+    "  SIGINT/SIGTERM drain (stop ingest, finish what is queued, flush sinks) and exit 0; a second one stops at once\n"
+    "\n"
+    "sluice check --config FILE\n"
+    "  --config FILE          the TOML config (config/README.md); errors are FILE:LINE:COL: message\n"
     "\n"
     "  -h, --help             this text\n"
     "  --version              the version\n";
@@ -189,6 +200,79 @@ int cmd_query_or_explain(const std::string& command, Args& args) {
     return 0;
 }
 
+std::string endpoint_summary(const SinkSpec& k) {
+    switch (k.type) {
+        case SinkType::Stdout: return "stdout";
+        case SinkType::File: return "file " + k.path;
+        case SinkType::Udp: return "udp to " + k.address.text + ", datagrams up to " + std::to_string(k.datagram_bytes) + " B";
+        case SinkType::Tcp:
+            return "tcp to " + k.address.text + ", buffer " + std::to_string(k.buffer_bytes) + " B, on_full " +
+                   name_of(k.on_full);
+    }
+    return "";
+}
+
+int cmd_check(Args& args) {
+    std::string config_path, err;
+    for (args.i = 1; args.i < args.items.size(); ++args.i) {
+        const std::string& a = args.items[args.i];
+        if (a == "--config") {
+            if (!args.next_value(a, config_path, err)) return usage_error(err);
+        } else {
+            return usage_error("unknown option '" + a + "' for check");
+        }
+    }
+    if (config_path.empty()) return usage_error("check needs --config FILE");
+
+    Result<AppConfig> loaded = load_config(config_path);
+    if (!loaded) {
+        std::fprintf(stderr, "%s\n", loaded.error().message.c_str());
+        return 1;
+    }
+    const AppConfig& cfg = loaded.value();
+    Result<std::vector<Plan>> plans = check_config(cfg);
+    if (!plans) {
+        std::fprintf(stderr, "%s\n", plans.error().message.c_str());
+        return 1;
+    }
+
+    std::string out = cfg.path + ": ok\n";
+    out += "shards: " + std::to_string(cfg.shards.count) + ", " +
+           (cfg.shards.cpus.empty() ? std::string("not pinned") : "cpus " + format_cpu_list(cfg.shards.cpus)) +
+           ", idle " + name_of(cfg.shards.idle) + "\n";
+    for (const SourceSpec& s : cfg.sources)
+        out += "source " + s.name + ": " + name_of(s.type) + " on " + s.listen.text +
+               (s.type == SourceType::Tcp ? ", up to " + std::to_string(s.max_connections) + " connections" : "") + "\n";
+    for (const SinkSpec& k : cfg.sinks) out += "sink " + k.name + ": " + endpoint_summary(k) + "\n";
+    for (size_t i = 0; i < cfg.queries.size(); ++i) {
+        const QuerySpec& q = cfg.queries[i];
+        const Plan& p = plans.value()[i];
+        std::string sources;
+        for (const std::string& s : q.sources) sources += (sources.empty() ? "" : ", ") + s;
+        out += "query " + q.name + ": " + sources + " -> " + q.sink +
+               (q.dead_letter_sink.empty() ? "" : " (late -> " + q.dead_letter_sink + ")") + ", " +
+               (p.is_aggregate() ? (p.emit == EmitMode::Final ? "EMIT FINAL" : "EMIT CHANGES") : "stateless") + "\n";
+    }
+    std::fputs(out.c_str(), stdout);
+    return 0;
+}
+
+int cmd_run(Args& args) {
+    std::string config_path, stats_path, err;
+    for (args.i = 1; args.i < args.items.size(); ++args.i) {
+        const std::string& a = args.items[args.i];
+        if (a == "--config") {
+            if (!args.next_value(a, config_path, err)) return usage_error(err);
+        } else if (a == "--stats") {
+            if (!args.next_value(a, stats_path, err)) return usage_error(err);
+        } else {
+            return usage_error("unknown option '" + a + "' for run");
+        }
+    }
+    if (config_path.empty()) return usage_error("run needs --config FILE");
+    return run_appliance(config_path, stats_path);
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -216,6 +300,14 @@ int run_cli(int argc, char** argv) {
                 return 0;
             }
         return cmd_query_or_explain(command, args);
+    }
+    if (command == "run" || command == "check") {
+        for (const auto& a : args.items)
+            if (a == "-h" || a == "--help") {
+                std::fputs(kUsage, stdout);
+                return 0;
+            }
+        return command == "run" ? cmd_run(args) : cmd_check(args);
     }
     return usage_error("unknown command '" + command + "'");
 }

@@ -11,22 +11,25 @@
 
 namespace sluice {
 
-// Bytes of each ring, and the largest message one carries (SpscRing's limit).
+// Bytes of each ring by default; the largest message a ring carries is a
+// quarter of it (SpscRing's limit).
 inline constexpr uint32_t kMeshRingBytes = 4u << 20;
-inline constexpr uint32_t kMaxRingMessage = kMeshRingBytes / 4;
 
 class Mesh {
 public:
-    explicit Mesh(uint32_t shards) : n_(shards), rings_(shards * shards) {}
+    explicit Mesh(uint32_t shards, uint32_t ring_bytes = kMeshRingBytes)
+        : n_(shards), ring_bytes_(ring_bytes), rings_(shards * shards) {}
 
     void create_inbound(uint32_t to) {
         for (uint32_t from = 0; from < n_; ++from)
-            if (from != to) rings_[from * n_ + to] = std::make_unique<SpscRing>(kMeshRingBytes);
+            if (from != to) rings_[from * n_ + to] = std::make_unique<SpscRing>(ring_bytes_);
     }
     SpscRing& ring(uint32_t from, uint32_t to) { return *rings_[from * n_ + to]; }
+    uint32_t max_message() const noexcept { return ring_bytes_ / 4; }
 
 private:
     uint32_t n_;
+    uint32_t ring_bytes_;
     std::vector<std::unique_ptr<SpscRing>> rings_;
 };
 

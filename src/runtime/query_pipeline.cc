@@ -21,7 +21,8 @@ QueryPipeline::QueryPipeline(const PipelineSetup& setup)
     : setup_(setup),
       plan_(*setup.plan),
       aggregate_(setup.plan->is_aggregate()),
-      rows_window_(!setup.plan->analytics.empty()) {
+      rows_window_(!setup.plan->analytics.empty()),
+      max_message_(setup.mesh->max_message()) {
     setup_.mesh->create_inbound(setup_.shard);
     out_ = std::make_unique<OutBuffer>(256 * 1024, setup_.sink, setup_.sink_ctx);
     if (setup_.dead_letter_sink != nullptr)
@@ -134,7 +135,7 @@ void QueryPipeline::on_analytic_record() {
         return;
     }
     const uint64_t bytes = record_msg_size(prepared_);
-    if (bytes > kMaxRingMessage) [[unlikely]] {
+    if (bytes > max_message_) [[unlikely]] {
         ++counters_.records_rejected;
         return;
     }
@@ -171,13 +172,13 @@ void QueryPipeline::on_record() {
     std::string_view raw = dead_letter_ ? decoder_->last_line() : std::string_view{};
     const auto carried = static_cast<uint32_t>(owner != setup_.shard ? raw.size() : 0);
     uint64_t bytes = home != setup_.shard && !global_ ? record_msg_size(prepared_, carried) : 0;
-    if (bytes > kMaxRingMessage && carried != 0) [[unlikely]] {
+    if (bytes > max_message_ && carried != 0) [[unlikely]] {
         // The text rides along only for a possible dead letter: a record too
         // big to carry it is still processed (its dead letter says null).
         raw = {};
         bytes = record_msg_size(prepared_);
     }
-    if (bytes > kMaxRingMessage) [[unlikely]] {
+    if (bytes > max_message_) [[unlikely]] {
         // Too big to cross a ring in one message: rejected and counted, as an
         // oversized line is.
         ++counters_.records_rejected;
@@ -232,7 +233,7 @@ void* QueryPipeline::alloc_blocking(uint32_t to, uint32_t bytes) {
     void* p = ring.try_alloc(bytes);
     if (p) [[likely]]
         return p;
-    if (bytes > kMaxRingMessage) {
+    if (bytes > max_message_) {
         fail("a message of " + std::to_string(bytes) + " bytes does not fit a shard ring");
         return nullptr;
     }

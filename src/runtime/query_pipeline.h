@@ -103,6 +103,7 @@ private:
     const Plan& plan_;
     const bool aggregate_;
     const bool rows_window_;  // ROWS windows: whole records routed by partition key
+    const uint32_t max_message_;  // the largest message the query's rings carry
     bool global_ = false;     // two-phase global aggregate: every record stays on its reading shard
     bool local_ = false;      // records stay on this shard (the state aggregates locally)
     bool timed_ = false;      // the query needs watermarks (windows, state.ttl)

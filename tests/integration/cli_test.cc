@@ -2,6 +2,8 @@
 // stdin/stdout, the stats file, sharding and pinning.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -342,6 +344,105 @@ TEST_F(Cli, ExplainPrintsThePlan) {
     EXPECT_NE(r.out.find("shard"), std::string::npos) << r.out;
 }
 
+// `sluice check`: the example configs, and errors with FILE:LINE:COL.
+std::string example(const std::string& name) { return std::string(SLUICE_SOURCE_ROOT) + "/config/" + name; }
+
+TEST_F(Cli, CheckAcceptsTheDemoConfig) {
+    RunResult r = run({"check", "--config", example("demo.toml")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(r.err.empty()) << r.err;
+    EXPECT_NE(r.out.find("shards: 2, not pinned, idle adaptive"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("source trades-udp: udp on 127.0.0.1:9000"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("sink console: stdout"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("query volumes: trades-udp, trades-tcp -> console"), std::string::npos) << r.out;
+}
+
+// Its CPUs exist on a tuned host only: here it is checked as is, and again
+// pinned to CPUs this process may use.
+TEST_F(Cli, CheckAcceptsTheTunedHostConfig) {
+    const std::string original = example("tuned-host.toml");
+    std::string text = slurp(original);
+    const auto at = text.find("cpus = \"2-5\"");
+    ASSERT_NE(at, std::string::npos);
+    const auto line = std::count(text.begin(), text.begin() + static_cast<long>(at), '\n') + 1;
+    RunResult as_is = run({"check", "--config", original});
+    if (as_is.exit_code != 0) {
+        EXPECT_EQ(as_is.exit_code, 1);
+        EXPECT_EQ(as_is.err.rfind(original + ":" + std::to_string(line) + ":8: cpus: CPUs 2-5 are not allowed", 0), 0u)
+            << as_is.err;
+        EXPECT_EQ(std::count(as_is.err.begin(), as_is.err.end(), '\n'), 1) << as_is.err;
+    }
+    cpu_set_t set;
+    ASSERT_EQ(sched_getaffinity(0, sizeof set, &set), 0);
+    std::string cpus;
+    for (int c = 0, n = 0; c < CPU_SETSIZE && n < 4; ++c)
+        if (CPU_ISSET(c, &set)) {
+            cpus += (cpus.empty() ? "" : ",") + std::to_string(c);
+            ++n;
+        }
+    text.replace(at, 12, "cpus = \"" + cpus + "\"");
+    spit(path("tuned.toml"), text);
+    RunResult r = run({"check", "--config", path("tuned.toml")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto shards = std::count(cpus.begin(), cpus.end(), ',') + 1;
+    EXPECT_NE(r.out.find("shards: " + std::to_string(shards) + ", cpus "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("idle busy"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("query trader-minutes: feed-udp -> collector (late -> late)"), std::string::npos) << r.out;
+}
+
+const char* kCheckBase =
+    "[shards]\n"
+    "count = 1\n"
+    "\n"
+    "[[sources]]\n"
+    "name = \"in\"\n"
+    "type = \"tcp\"\n"
+    "listen = \"127.0.0.1:9001\"\n"
+    "\n"
+    "[[sinks]]\n"
+    "name = \"out\"\n"
+    "type = \"stdout\"\n"
+    "\n"
+    "[[queries]]\n"
+    "name = \"volumes\"\n"
+    "sink = \"out\"\n";
+
+TEST_F(Cli, CheckReportsAnUnknownKeyWithItsPosition) {
+    std::string text = kCheckBase;
+    text.replace(text.find("count = 1"), 9, "count = 1\nidel = \"busy\"");
+    text += "sql = \"SELECT a FROM t\"\n";
+    spit(path("app.toml"), text);
+    RunResult r = run({"check", "--config", path("app.toml")});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.err, path("app.toml") + ":3:1: unknown key 'idel' in [shards] (known: count, cpus, idle)\n");
+    EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+TEST_F(Cli, CheckReportsBadSqlWithTheQueryAndItsLine) {
+    spit(path("app.toml"), std::string(kCheckBase) + "sql = \"\"\"\nSELECT symbol, COUNT(*)\nFORM trades\"\"\"\n");
+    RunResult r = run({"check", "--config", path("app.toml")});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.err, path("app.toml") + ":16:1: query 'volumes': line 2:1: expected FROM, found 'FORM'\n");
+    // The same from a file named by sql_file.
+    spit(path("q.sql"), "SELECT symbol,\n  COUNT(*) FORM trades\n");
+    spit(path("app.toml"), std::string(kCheckBase) + "sql_file = \"q.sql\"\n");
+    r = run({"check", "--config", path("app.toml")});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find(path("app.toml") + ":16:1: query 'volumes': line 2:"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, CheckUsageErrors) {
+    RunResult r = run({"check"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("check needs --config FILE"), std::string::npos) << r.err;
+    r = run({"check", "--config", path("x.toml"), "--shards", "2"});
+    EXPECT_EQ(r.exit_code, 2);
+    r = run({"check", "--config", path("missing.toml")});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("cannot read config"), std::string::npos) << r.err;
+    EXPECT_NE(run({"--help"}).out.find("sluice check --config FILE"), std::string::npos);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -351,5 +452,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     g_sluice = argv[1];
+    // A sluice that exits before reading its piped stdin (a usage error) must
+    // not kill the test with SIGPIPE: the write just fails.
+    ::signal(SIGPIPE, SIG_IGN);
     return RUN_ALL_TESTS();
 }

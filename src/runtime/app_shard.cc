@@ -1,0 +1,447 @@
+#include "app_shard.h"
+
+#include <liburing.h>
+#include <time.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "net/sink_tcp.h"
+#include "net/sink_udp.h"
+#include "net/socket.h"
+#include "net/tcp_source.h"
+#include "net/udp_source.h"
+#include "net/uring.h"
+#include "net/user_data.h"
+#include "sluice/base.h"
+
+namespace sluice {
+
+namespace {
+
+constexpr std::size_t kTcpBlockBytes = 16384;  // one receive; a line spanning reads is handed out alone
+constexpr std::size_t kCompletionBatch = 256;
+
+// A completion copied off the CQ, so handlers can wait (and take further
+// completions) without re-entering an iteration of the CQ.
+struct Completion {
+    uint64_t user_data;
+    int32_t res;
+    uint32_t flags;
+};
+
+int64_t now_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+// A network sink of this shard and the OutBuffer callback that feeds it.
+struct NetSink {
+    AppShard::Io* io = nullptr;
+    uint32_t index = 0;  // config sink index
+    std::unique_ptr<net::UdpSink> udp;
+    std::unique_ptr<net::TcpSink> tcp;
+};
+
+struct AppShard::Io {
+    std::unique_ptr<net::Uring> ring;
+    struct Udp {
+        std::unique_ptr<net::UdpSource> source;
+        std::vector<uint32_t> feeds;  // queries it feeds
+    };
+    struct Tcp {
+        std::unique_ptr<net::TcpSource> source;
+        std::vector<uint32_t> feeds;
+    };
+    std::vector<Udp> udp;
+    std::vector<Tcp> tcp;
+    std::vector<std::unique_ptr<NetSink>> sinks;  // by config sink index; nullptr: stdout/file
+    std::vector<Completion> completions;          // this batch
+    std::vector<Completion> deferred;             // taken while a sink waited; handled next
+    std::vector<Completion> waiting;              // what a waiting sink takes
+    std::vector<std::unique_ptr<QueryPipeline>>* pipelines = nullptr;
+    std::vector<int64_t>* last_input_ms = nullptr;
+    int64_t now_ms = 0;
+    uint64_t rows_dropped_waiting = 0;  // rows a blocked TCP sink could not take before a stop
+
+    // Takes every ready completion into `into`.
+    void take(std::vector<Completion>& into) {
+        ring->poll();
+        ring->for_each_cqe([&](const io_uring_cqe& c) { into.push_back(Completion{c.user_data, c.res, c.flags}); });
+    }
+
+    void feed(const std::vector<uint32_t>& queries, const char* p, std::size_t len, bool drop_when_full) {
+        for (const uint32_t q : queries) {
+            (*pipelines)[q]->on_block(p, len, now_ms, drop_when_full);
+            (*last_input_ms)[q] = now_ms;
+        }
+    }
+
+    // A TCP source's lines go to the queries it feeds; the shard waits when a ring is full.
+    struct TcpHandler {
+        Io* io;
+        const std::vector<uint32_t>* feeds;
+        void on_lines(const char* p, std::size_t n) { io->feed(*feeds, p, n, false); }
+        void on_oversize() {
+            for (const uint32_t q : *feeds) (*io->pipelines)[q]->on_oversize();
+        }
+        void on_reject(const char*, std::size_t) { on_oversize(); }
+    };
+
+    // OutBuffer sink of a network sink. A TCP sink under on_full = "block"
+    // that cannot take the rows makes the shard wait here, serving only sink
+    // completions (others are deferred), until it can.
+    static void sink_rows(void* ctx, const char* data, std::size_t n) {
+        auto* s = static_cast<NetSink*>(ctx);
+        if (s->udp) {
+            s->udp->append(data, n);
+            return;
+        }
+        Io& io = *s->io;
+        std::vector<Completion>& taken = io.waiting;
+        while (!s->tcp->append(data, n)) {
+            s->tcp->poll(static_cast<uint64_t>(now_ns()));
+            taken.clear();
+            io.take(taken);
+            for (const Completion& c : taken) {
+                const auto kind = net::UserData::kind_of(c.user_data);
+                if (kind >= net::OpKind::sink_first && kind <= net::OpKind::sink_last)
+                    io.on_sink_completion(c);
+                else
+                    io.deferred.push_back(c);
+            }
+            if (taken.empty()) io.ring->wait(std::chrono::microseconds(200));
+        }
+    }
+
+    void on_sink_completion(const Completion& c) {
+        const uint8_t owner = net::UserData::owner_of(c.user_data);
+        if (owner >= sinks.size() || !sinks[owner]) return;
+        io_uring_cqe cqe{};
+        cqe.user_data = c.user_data;
+        cqe.res = c.res;
+        cqe.flags = c.flags;
+        NetSink& s = *sinks[owner];
+        if (s.udp)
+            s.udp->on_cqe(cqe);
+        else
+            s.tcp->on_cqe(cqe);
+    }
+};
+
+AppShard::AppShard(const AppShardSetup& setup, AppShared& shared)
+    : setup_(setup), shared_(shared), idler_(shared.config->shards.idle) {}
+
+AppShard::~AppShard() = default;
+
+void AppShard::fail(std::string message) {
+    if (error_.empty()) error_ = "shard " + std::to_string(setup_.id) + ": " + std::move(message);
+    shared_.stop.store(true, std::memory_order_relaxed);
+}
+
+const ShardCounters& AppShard::counters(uint32_t query) const {
+    return query < pipelines_.size() && pipelines_[query] ? pipelines_[query]->counters() : no_counters_;
+}
+
+void AppShard::run() {
+    // Bind first, then allocate: everything below is first touched on this CPU.
+    if (setup_.cpu >= 0 && setup_.topology) {
+        std::string err = setup_.topology->pin_current_thread(static_cast<unsigned>(setup_.cpu));
+        if (!err.empty()) fail(err);
+    }
+    if (error_.empty()) {
+        try {
+            setup_on_thread();
+        } catch (const std::exception& e) {
+            fail(e.what());
+        }
+    }
+    shared_.ready->arrive_and_wait();
+    if (!shared_.stop.load(std::memory_order_relaxed)) loop();
+    for (auto& p : pipelines_) {
+        p->flush_output();
+        if (error_.empty() && !p->error().empty()) error_ = p->error();
+    }
+    flush_sinks_at_exit();
+    io_.reset();  // sources cancel their requests while the ring still exists
+    // Release: the writer sees every buffer flushed above once it reads the decrement.
+    shared_.running.fetch_sub(1, std::memory_order_release);
+}
+
+void AppShard::setup_on_thread() {
+    const AppConfig& cfg = *shared_.config;
+    io_ = std::make_unique<Io>();
+    Io& io = *io_;
+    io.pipelines = &pipelines_;
+    io.last_input_ms = &last_input_ms_;
+    io.completions.reserve(kCompletionBatch);
+    io.deferred.reserve(kCompletionBatch);
+    io.waiting.reserve(kCompletionBatch);
+    auto ring = net::Uring::create();
+    if (!ring) return fail(ring.error().message);
+    io.ring = std::move(ring.value());
+
+    // Sinks first: pipelines write into them from their first row.
+    io.sinks.resize(cfg.sinks.size());
+    for (uint32_t s = 0; s < cfg.sinks.size(); ++s) {
+        const SinkSpec& spec = cfg.sinks[s];
+        if (spec.type != SinkType::Udp && spec.type != SinkType::Tcp) continue;
+        auto ep = net::parse_endpoint(spec.address.host, spec.address.port);
+        if (!ep) return fail("sink '" + spec.name + "': " + ep.error().message);
+        net::SinkConfig sc;
+        sc.datagram_bytes = spec.datagram_bytes;
+        sc.batch_bytes = spec.batch_bytes;
+        sc.flush_us = spec.flush_us;
+        sc.buffer_bytes = spec.buffer_bytes;
+        sc.drop_when_full = spec.on_full == OnFull::Drop;
+        sc.reconnect_min_ms = spec.reconnect_min_ms;
+        sc.reconnect_max_ms = spec.reconnect_max_ms;
+        auto sink = std::make_unique<NetSink>();
+        sink->io = &io;
+        sink->index = s;
+        const auto kind = static_cast<net::OpKind>(static_cast<uint8_t>(net::OpKind::sink_first) + (spec.type == SinkType::Tcp ? 1 : 0));
+        const uint64_t tag = net::user_data(kind, static_cast<uint8_t>(s));
+        Result<bool> opened = true;
+        if (spec.type == SinkType::Udp) {
+            sink->udp = std::make_unique<net::UdpSink>(io.ring->raw(), tag, ep.value().addr, sc);
+            opened = sink->udp->open();
+        } else {
+            sink->tcp = std::make_unique<net::TcpSink>(io.ring->raw(), tag, ep.value().addr, sc);
+            opened = sink->tcp->open();
+        }
+        if (!opened) return fail("sink '" + spec.name + "': " + opened.error().message);
+        io.sinks[s] = std::move(sink);
+    }
+
+    // Sources: this shard's own sockets, all shards on the same ports.
+    std::size_t max_block = kTcpBlockBytes;
+    std::vector<std::vector<uint32_t>> feeds(cfg.sources.size());
+    for (uint32_t q = 0; q < cfg.queries.size(); ++q)
+        for (const uint32_t s : cfg.queries[q].source_indexes) feeds[s].push_back(q);
+    description_ = "shard " + std::to_string(setup_.id) +
+                   (setup_.cpu >= 0 ? " (CPU " + std::to_string(setup_.cpu) + ")" : std::string(" (not pinned)")) +
+                   ": io_uring " + io.ring->features().describe();
+    for (uint32_t s = 0; s < cfg.sources.size(); ++s) {
+        const SourceSpec& spec = cfg.sources[s];
+        if (spec.type == SourceType::Udp) {
+            net::UdpConfig uc;
+            uc.host = spec.listen.host;
+            uc.port = spec.listen.port;
+            uc.buffers = cfg.limits.udp_buffers;
+            uc.max_datagram = cfg.limits.udp_buffer_bytes;
+            auto src = net::UdpSource::open(*io.ring, uc, static_cast<uint8_t>(io.udp.size()));
+            if (!src) return fail("source '" + spec.name + "': " + src.error().message);
+            max_block = std::max(max_block, src.value()->max_block_bytes());
+            description_ += ", udp " + src.value()->endpoint();
+            io.udp.push_back(Io::Udp{std::move(src.value()), feeds[s]});
+        } else {
+            net::TcpConfig tc;
+            tc.host = spec.listen.host;
+            tc.port = spec.listen.port;
+            tc.buffer_bytes = static_cast<unsigned>(kTcpBlockBytes);
+            tc.max_record_bytes = cfg.limits.max_record_bytes;
+            tc.max_connections = spec.max_connections;
+            auto src = net::TcpSource::open(*io.ring, tc, static_cast<uint8_t>(io.tcp.size()));
+            if (!src) return fail("source '" + spec.name + "': " + src.error().message);
+            max_block = std::max(max_block, src.value()->max_block_bytes());
+            description_ += ", tcp " + src.value()->endpoint();
+            io.tcp.push_back(Io::Tcp{std::move(src.value()), feeds[s]});
+        }
+    }
+
+    // One pipeline per query; every shard is one watermark source.
+    for (uint32_t q = 0; q < cfg.queries.size(); ++q) {
+        PipelineSetup p;
+        p.plan = &(*shared_.plans)[q];
+        p.shard = setup_.id;
+        p.shards = setup_.shards;
+        p.sources = setup_.shards;
+        p.has_source = true;
+        p.source_id = static_cast<uint16_t>(setup_.id);
+        p.mesh = (*shared_.meshes)[q].get();
+        const uint32_t sink = cfg.queries[q].sink_index;
+        if (setup_.rows[q] != nullptr) {
+            p.sink = &OutputWriter::sink;
+            p.sink_ctx = setup_.rows[q];
+        } else {
+            p.sink = &Io::sink_rows;
+            p.sink_ctx = io.sinks[sink].get();
+        }
+        const int32_t dl = cfg.queries[q].dead_letter_index;
+        if (dl >= 0) {
+            if (setup_.dead_letters[q] != nullptr) {
+                p.dead_letter_sink = &OutputWriter::sink;
+                p.dead_letter_ctx = setup_.dead_letters[q];
+            } else {
+                p.dead_letter_sink = &Io::sink_rows;
+                p.dead_letter_ctx = io.sinks[static_cast<uint32_t>(dl)].get();
+            }
+        }
+        p.max_record_bytes = cfg.limits.max_record_bytes;
+        p.max_block_bytes = std::max(max_block, std::size_t{cfg.limits.max_record_bytes} + 1);
+        p.idle = cfg.shards.idle;
+        p.stop = &shared_.stop;
+        pipelines_.push_back(std::make_unique<QueryPipeline>(p));
+        pipelines_.back()->set_wait_hook(&AppShard::drain_all, this);
+    }
+    last_input_ms_.assign(pipelines_.size(), wall_ms());
+    io.ring->submit();
+}
+
+bool AppShard::drain_all(void* self) {
+    auto* shard = static_cast<AppShard*>(self);
+    bool any = false;
+    for (auto& p : shard->pipelines_) any |= p->drain_inbound();
+    return any;
+}
+
+// Serves the completions taken so far (deferred ones first), then every
+// source's end-of-batch work. True when anything arrived.
+bool AppShard::pump_completions() {
+    Io& io = *io_;
+    io.now_ms = wall_ms();
+    io.completions.clear();
+    io.completions.swap(io.deferred);
+    io.take(io.completions);
+    for (const Completion& c : io.completions) dispatch(c.user_data, c.res, c.flags);
+    for (auto& u : io.udp) u.source->flush();
+    for (auto& t : io.tcp) t.source->flush();
+    return !io.completions.empty();
+}
+
+void AppShard::dispatch(uint64_t user_data, int32_t res, uint32_t flags) {
+    Io& io = *io_;
+    io_uring_cqe cqe{};
+    cqe.user_data = user_data;
+    cqe.res = res;
+    cqe.flags = flags;
+    const net::OpKind kind = net::UserData::kind_of(user_data);
+    const uint8_t owner = net::UserData::owner_of(user_data);
+    switch (kind) {
+        case net::OpKind::udp_recv: {
+            if (owner >= io.udp.size()) return;
+            Io::Udp& u = io.udp[owner];
+            if (draining_) {
+                // Ingest has stopped: the datagram's buffer goes back, its records are not taken.
+                u.source->on_cqe(cqe, [](const char*, std::size_t) {});
+                return;
+            }
+            // Datagrams cannot wait: a record whose ring is full is dropped and counted.
+            u.source->on_cqe(cqe, [&](const char* p, std::size_t len) { io.feed(u.feeds, p, len, true); });
+            return;
+        }
+        case net::OpKind::tcp_accept:
+        case net::OpKind::tcp_recv:
+        case net::OpKind::tcp_cancel: {
+            if (owner >= io.tcp.size()) return;
+            Io::TcpHandler h{&io, &io.tcp[owner].feeds};
+            io.tcp[owner].source->on_cqe(cqe, h);
+            return;
+        }
+        default:
+            if (kind >= net::OpKind::sink_first && kind <= net::OpKind::sink_last)
+                io.on_sink_completion(Completion{user_data, res, flags});
+            return;
+    }
+}
+
+void AppShard::loop() {
+    const AppConfig& cfg = *shared_.config;
+    Io& io = *io_;
+    for (;;) {
+        if (shared_.stop.load(std::memory_order_relaxed)) return;
+        if (!draining_ && shared_.drain.load(std::memory_order_relaxed)) begin_drain();
+        bool progressed = pump_completions();
+        const int64_t now = io.now_ms;
+        for (uint32_t q = 0; q < pipelines_.size(); ++q) {
+            QueryPipeline& p = *pipelines_[q];
+            if (!draining_) {
+                p.end_chunk();
+                // Silent past its idle timeout: this shard's source stops holding windows back.
+                const bool quiet = now - last_input_ms_[q] >= p.plan().props.idle_timeout_ms;
+                if (quiet != p.source_idle()) p.set_source_idle(quiet);
+            }
+            progressed |= p.drain_inbound();
+            p.end_batch();
+            // Rows leave every iteration: the sinks batch them (batch_bytes,
+            // flush_us), so a trickle is not held in a shard buffer.
+            p.flush_output();
+        }
+        const auto t = static_cast<uint64_t>(now_ns());
+        for (auto& s : io.sinks) {
+            if (!s) continue;
+            if (s->udp) s->udp->poll(t);
+            if (s->tcp) s->tcp->poll(t);
+        }
+        io.ring->submit();
+        if (draining_ && (drained() || now - drain_started_ms_ > cfg.drain.timeout_ms)) return;
+        if (progressed) {
+            idler_.reset();
+        } else if (cfg.shards.idle == IdlePolicy::Adaptive) {
+            // Sleep in the kernel until a completion or a short timeout (rows
+            // waiting for their flush deadline, other shards' rings).
+            io.ring->wait(std::chrono::microseconds(50));
+        } else {
+            cpu_relax();
+        }
+    }
+}
+
+// Stop reading, then end this shard's source in every pipeline: other shards
+// see the end marker behind everything this shard sent them.
+void AppShard::begin_drain() {
+    draining_ = true;
+    drain_started_ms_ = wall_ms();
+    for (auto& t : io_->tcp) t.source->pause();
+    const bool flush = shared_.config->drain.flush_windows;
+    for (auto& p : pipelines_) p->end_source(flush);
+}
+
+bool AppShard::drained() const {
+    for (const auto& p : pipelines_)
+        if (!p->finished()) return false;
+    for (const auto& s : io_->sinks) {
+        if (!s) continue;
+        if (s->udp && !s->udp->idle()) return false;
+        if (s->tcp && !s->tcp->idle()) return false;
+    }
+    return true;
+}
+
+// Rows still buffered in network sinks go out before the shard exits
+// (bounded by the drain timeout).
+void AppShard::flush_sinks_at_exit() {
+    if (!io_ || !io_->ring) return;
+    Io& io = *io_;
+    const int64_t deadline = wall_ms() + shared_.config->drain.timeout_ms;
+    std::vector<Completion>& taken = io.waiting;
+    for (;;) {
+        bool idle = true;
+        const auto t = static_cast<uint64_t>(now_ns());
+        for (auto& s : io.sinks) {
+            if (!s) continue;
+            if (s->udp) {
+                s->udp->flush();
+                idle &= s->udp->idle();
+            }
+            if (s->tcp) {
+                s->tcp->poll(t);
+                s->tcp->flush();
+                idle &= s->tcp->idle();
+            }
+        }
+        if (idle || wall_ms() > deadline || shared_.stop.load(std::memory_order_relaxed)) return;
+        taken.clear();
+        io.take(taken);
+        for (const Completion& c : taken) {
+            const auto kind = net::UserData::kind_of(c.user_data);
+            if (kind >= net::OpKind::sink_first && kind <= net::OpKind::sink_last) io.on_sink_completion(c);
+        }
+        io.ring->wait(std::chrono::milliseconds(1));
+    }
+}
+
+}  // namespace sluice

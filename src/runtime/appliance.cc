@@ -1,0 +1,218 @@
+// run_appliance: the control thread of `sluice run`. Plans every query, opens
+// the file and stdout sinks, lays out one SPSC mesh per query, starts one
+// pinned shard per configured CPU, prints the plan once every shard has its
+// sockets, writes file/stdout rows while the shards run, turns SIGINT/SIGTERM
+// into a drain (a second one stops at once), and reports the counters.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <barrier>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <thread>
+
+#include "app_shard.h"
+#include "config.h"
+#include "output_writer.h"
+#include "sluice/base.h"
+#include "sluice/runtime.h"
+#include "stop_signals.h"
+#include "topology.h"
+
+namespace sluice {
+
+namespace {
+
+const char* routing_text(const Plan& plan) {
+    if (!plan.analytics.empty()) return "ROWS window, hash(PARTITION BY) -> shard";
+    if (!plan.is_aggregate()) return "stateless, on the shard that receives the record";
+    switch (routing_of(plan)) {
+        case Routing::TwoPhase: return "two-phase: partial per shard, merged on shard 0";
+        case Routing::CombineAtEnd: return "combined where received, groups shipped at the end";
+        case Routing::CombinePerWindow: return "combined where received, groups shipped as windows close";
+        case Routing::ByKey: return "hash(key) -> shard";
+    }
+    return "";
+}
+
+std::string counters_json(const ShardCounters& c) {
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  "\"records_in\":%llu,\"records_processed\":%llu,\"records_rejected\":%llu,\"late_dropped\":%llu,"
+                  "\"dead_lettered\":%llu,\"overload_dropped\":%llu,\"type_mismatch\":%llu,\"rows_out\":%llu",
+                  static_cast<unsigned long long>(c.records_in), static_cast<unsigned long long>(c.records_processed),
+                  static_cast<unsigned long long>(c.records_rejected), static_cast<unsigned long long>(c.late_dropped),
+                  static_cast<unsigned long long>(c.dead_lettered), static_cast<unsigned long long>(c.overload_dropped),
+                  static_cast<unsigned long long>(c.type_mismatch), static_cast<unsigned long long>(c.rows_out));
+    return buf;
+}
+
+}  // namespace
+
+int run_appliance(const std::string& config_path, const std::string& stats_path) {
+    auto loaded = load_config(config_path);
+    if (!loaded) {
+        std::fprintf(stderr, "%s\n", loaded.error().message.c_str());
+        return 1;
+    }
+    const AppConfig& cfg = loaded.value();
+    auto planned = check_config(cfg);
+    if (!planned) {
+        std::fprintf(stderr, "%s\n", planned.error().message.c_str());
+        return 1;
+    }
+    const std::vector<Plan>& plans = planned.value();
+    const uint32_t shards = cfg.shards.count;
+    const uint32_t queries = static_cast<uint32_t>(cfg.queries.size());
+
+    std::unique_ptr<Topology> topology;
+    if (!cfg.shards.cpus.empty()) {
+        auto t = Topology::load();
+        if (!t) {
+            std::fprintf(stderr, "sluice: %s\n", t.error().message.c_str());
+            return 1;
+        }
+        topology.reset(t.value());
+    }
+
+    // stdout and file sinks are written by this thread, whole buffers at a time.
+    std::vector<int> sink_fds(cfg.sinks.size(), -1);
+    for (uint32_t s = 0; s < cfg.sinks.size(); ++s) {
+        const SinkSpec& spec = cfg.sinks[s];
+        if (spec.type == SinkType::Stdout) {
+            sink_fds[s] = STDOUT_FILENO;
+        } else if (spec.type == SinkType::File) {
+            sink_fds[s] = ::open(spec.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+            if (sink_fds[s] < 0) {
+                std::fprintf(stderr, "%s\n",
+                             config_error(cfg, spec.pos, "sink '" + spec.name + "': cannot open '" + spec.path +
+                                                             "': " + std::strerror(errno))
+                                 .c_str());
+                for (int fd : sink_fds)
+                    if (fd > STDERR_FILENO) ::close(fd);
+                return 1;
+            }
+        }
+    }
+    OutputWriter writer;
+    std::vector<AppShardSetup> setups(shards);
+    std::vector<uint32_t> row_groups;
+    for (uint32_t q = 0; q < queries; ++q) {
+        const uint32_t group = writer.add_group(plans[q].limit);
+        row_groups.push_back(group);
+        const uint32_t dead_group = writer.add_group(std::nullopt);
+        const int rows_fd = sink_fds[cfg.queries[q].sink_index];
+        const int32_t dl = cfg.queries[q].dead_letter_index;
+        const int dead_fd = dl >= 0 ? sink_fds[static_cast<uint32_t>(dl)] : -1;
+        for (uint32_t s = 0; s < shards; ++s) {
+            setups[s].rows.push_back(rows_fd >= 0 ? writer.add_port(rows_fd, group) : nullptr);
+            setups[s].dead_letters.push_back(
+                dead_fd >= 0 ? writer.add_port(dead_fd, dead_group, OutputWriter::kSmallRingBytes) : nullptr);
+        }
+    }
+    std::vector<std::unique_ptr<Mesh>> meshes;
+    for (uint32_t q = 0; q < queries; ++q) meshes.push_back(std::make_unique<Mesh>(shards, cfg.limits.ring_bytes));
+
+    // Blocked here, so every shard thread inherits the mask: signals come to wait() only.
+    StopSignals signals;
+    std::barrier<> ready(static_cast<std::ptrdiff_t>(shards) + 1);
+    AppShared shared;
+    shared.config = &cfg;
+    shared.plans = &plans;
+    shared.meshes = &meshes;
+    shared.ready = &ready;
+    shared.running.store(shards, std::memory_order_relaxed);
+
+    std::vector<std::unique_ptr<AppShard>> app;
+    for (uint32_t s = 0; s < shards; ++s) {
+        setups[s].id = s;
+        setups[s].shards = shards;
+        setups[s].topology = topology.get();
+        if (!cfg.shards.cpus.empty()) setups[s].cpu = static_cast<int>(cfg.shards.cpus[s]);
+        app.push_back(std::make_unique<AppShard>(setups[s], shared));
+    }
+    std::vector<std::thread> threads;
+    threads.reserve(shards);
+    for (auto& shard : app) threads.emplace_back([&shard] { shard->run(); });
+    ready.arrive_and_wait();
+
+    bool failed_start = shared.stop.load(std::memory_order_relaxed);
+    if (!failed_start) {
+        std::fprintf(stderr, "sluice: %s, %u shard(s), idle %s\n", cfg.path.c_str(), shards,
+                     name_of(cfg.shards.idle));
+        for (auto& shard : app) std::fprintf(stderr, "sluice:   %s\n", shard->description().c_str());
+        for (uint32_t q = 0; q < queries; ++q)
+            std::fprintf(stderr, "sluice:   query '%s' -> sink '%s' (%s)\n", cfg.queries[q].name.c_str(),
+                         cfg.queries[q].sink.c_str(), routing_text(plans[q]));
+        std::fprintf(stderr, "sluice: ready\n");
+    }
+
+    // Write rows until every shard is done; a signal asks them to drain.
+    int signals_seen = 0;
+    int64_t drain_deadline = INT64_MAX;
+    for (;;) {
+        const bool done = shared.running.load(std::memory_order_acquire) == 0;
+        if (writer.drain()) continue;
+        if (done) break;
+        if (writer.failed()) shared.stop.store(true, std::memory_order_relaxed);
+        const int sig = signals.wait(1);
+        if (sig != 0) {
+            if (++signals_seen == 1) {
+                std::fprintf(stderr, "sluice: %s: draining\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+                shared.drain.store(true, std::memory_order_relaxed);
+                drain_deadline = wall_ms() + cfg.drain.timeout_ms + 1000;
+            } else {
+                std::fprintf(stderr, "sluice: second signal: stopping now\n");
+                shared.stop.store(true, std::memory_order_relaxed);
+            }
+        }
+        if (wall_ms() > drain_deadline) shared.stop.store(true, std::memory_order_relaxed);
+    }
+    for (auto& t : threads) t.join();
+    for (int fd : sink_fds)
+        if (fd > STDERR_FILENO) ::close(fd);
+
+    int status = 0;
+    for (auto& shard : app) {
+        if (!shard->error().empty()) {
+            std::fprintf(stderr, "sluice: %s\n", shard->error().c_str());
+            status = 1;
+        }
+    }
+    if (!writer.error().empty()) {
+        std::fprintf(stderr, "sluice: %s\n", writer.error().c_str());
+        status = 1;
+    }
+    if (failed_start) return 1;
+
+    // Per query, summed over the shards.
+    std::string json = "{\"queries\":[";
+    for (uint32_t q = 0; q < queries; ++q) {
+        ShardCounters total;
+        for (auto& shard : app) add_counters(total, shard->counters(q));
+        if (plans[q].limit) total.rows_out = writer.rows_written(row_groups[q]);
+        std::fprintf(stderr, "sluice: query '%s': %llu in, %llu processed, %llu rejected, %llu late, %llu overload, %llu rows\n",
+                     cfg.queries[q].name.c_str(), static_cast<unsigned long long>(total.records_in),
+                     static_cast<unsigned long long>(total.records_processed),
+                     static_cast<unsigned long long>(total.records_rejected),
+                     static_cast<unsigned long long>(total.late_dropped),
+                     static_cast<unsigned long long>(total.overload_dropped),
+                     static_cast<unsigned long long>(total.rows_out));
+        json += (q ? ",{" : "{") + std::string("\"name\":\"") + cfg.queries[q].name + "\"," + counters_json(total) + "}";
+    }
+    json += "],\"shards\":" + std::to_string(shards) + "}\n";
+    if (!stats_path.empty()) {
+        FILE* f = stats_path == "-" ? stderr : std::fopen(stats_path.c_str(), "w");
+        if (f == nullptr) {
+            std::fprintf(stderr, "sluice: cannot write stats '%s': %s\n", stats_path.c_str(), std::strerror(errno));
+            return 1;
+        }
+        std::fputs(json.c_str(), f);
+        if (f != stderr) std::fclose(f);
+    }
+    return status;
+}
+
+}  // namespace sluice
