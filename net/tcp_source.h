@@ -205,9 +205,12 @@ void TcpSource::on_recv(const io_uring_cqe& cqe, H& h) noexcept {
     const uint32_t slot = value & 0xffff;
     const bool has_buffer = (cqe.flags & IORING_CQE_F_BUFFER) != 0;
     const auto bid = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
-    if (has_buffer) (void)bufs_->acquire(bid);
+    if (has_buffer) {
+        (void)bufs_->acquire(bid);
+        if (cqe.res <= 0) [[unlikely]] bufs_->recycle(bid);  // not expected; never lose a buffer
+    }
     if (slot >= conns_.size() || !conns_[slot].open || conns_[slot].gen != (value >> 16)) [[unlikely]] {
-        if (has_buffer) bufs_->recycle(bid);  // a closed connection's late completion
+        if (has_buffer && cqe.res > 0) bufs_->recycle(bid);  // a closed connection's late completion
         return;
     }
     Conn& c = conns_[slot];

@@ -53,8 +53,17 @@ void UdpSource::arm() noexcept {
     armed_ = true;
 }
 
-void UdpSource::on_error(int res) noexcept {
-    if (res == -ENOBUFS) {
+void UdpSource::on_failure(const io_uring_cqe& cqe) noexcept {
+    if (cqe.flags & IORING_CQE_F_BUFFER) {
+        // Not expected with a failure; never lose the buffer if it happens.
+        const auto bid = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+        (void)bufs_->acquire(bid);
+        bufs_->recycle(bid);
+    }
+    const int res = cqe.res;
+    if (res >= 0) {
+        ++counters_.errors;  // a datagram without a buffer
+    } else if (res == -ENOBUFS) {
         ++counters_.enobufs;
     } else if (res == -EINVAL && !single_shot_ && !received_) {
         // The kernel refused the multishot request itself.

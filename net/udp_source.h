@@ -70,12 +70,8 @@ public:
     template <class F>
     void on_cqe(const io_uring_cqe& cqe, F&& on_datagram) noexcept {
         if (!(cqe.flags & IORING_CQE_F_MORE)) armed_ = false;
-        if (cqe.res < 0) [[unlikely]] {
-            on_error(cqe.res);
-            return;
-        }
-        if (!(cqe.flags & IORING_CQE_F_BUFFER)) [[unlikely]] {
-            ++counters_.errors;
+        if (cqe.res < 0 || !(cqe.flags & IORING_CQE_F_BUFFER)) [[unlikely]] {
+            on_failure(cqe);
             return;
         }
         const auto bid = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
@@ -118,7 +114,7 @@ public:
 private:
     UdpSource(Uring& ring, uint8_t owner) : ring_(ring), owner_(owner) {}
     void arm() noexcept;
-    [[gnu::cold]] void on_error(int res) noexcept;
+    [[gnu::cold]] void on_failure(const io_uring_cqe& cqe) noexcept;
 
     Uring& ring_;
     std::unique_ptr<BufRing> bufs_;
