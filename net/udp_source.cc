@@ -1,6 +1,9 @@
 #include "net/udp_source.h"
 
+#include <sys/socket.h>
+
 #include <cerrno>
+#include <cstring>
 
 namespace sluice::net {
 
@@ -18,9 +21,16 @@ Result<std::unique_ptr<UdpSource>> UdpSource::open(Uring& ring, const UdpConfig&
     s->endpoint_ = config.port == 0 ? parse_endpoint(config.host, s->port_)->text : ep->text;
     s->max_datagram_ = config.max_datagram;
     s->single_shot_ = !config.multishot || !ring.features().recv_multishot;
-    // Multishot recvmsg puts an io_uring_recvmsg_out header before the payload.
+    // The kernel reports its drops at this socket with each datagram (best
+    // effort: without it the counter stays 0).
+    const int one = 1;
+    if (::setsockopt(s->fd_.get(), SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) == 0)
+        s->msg_.msg_controllen = CMSG_SPACE(sizeof(uint32_t));
+    // Multishot recvmsg puts an io_uring_recvmsg_out header (and the control
+    // data) before the payload.
     auto bufs = BufRing::create(ring, config.buffers,
-                                config.max_datagram + static_cast<unsigned>(sizeof(io_uring_recvmsg_out)));
+                                config.max_datagram + static_cast<unsigned>(sizeof(io_uring_recvmsg_out)) +
+                                    static_cast<unsigned>(s->msg_.msg_controllen));
     if (!bufs) return Error{"udp " + s->endpoint_ + ": " + bufs.error().message};
     s->bufs_ = std::move(bufs.value());
     s->arm();
@@ -51,6 +61,17 @@ void UdpSource::arm() noexcept {
     sqe->buf_group = bufs_->group();
     io_uring_sqe_set_data64(sqe, user_data(OpKind::udp_recv, owner_));
     armed_ = true;
+}
+
+void UdpSource::read_drop_count(io_uring_recvmsg_out* out) noexcept {
+    for (cmsghdr* c = io_uring_recvmsg_cmsg_firsthdr(out, &msg_); c != nullptr;
+         c = io_uring_recvmsg_cmsg_nexthdr(out, &msg_, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL && c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
+            uint32_t drops;
+            std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
+            counters_.kernel_dropped = drops;  // cumulative for the socket
+        }
+    }
 }
 
 void UdpSource::on_failure(const io_uring_cqe& cqe) noexcept {

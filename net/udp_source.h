@@ -44,6 +44,10 @@ struct UdpCounters {
     uint64_t enobufs = 0;    // the receive ran out of buffers
     uint64_t rearms = 0;     // receives submitted again after one ended
     uint64_t errors = 0;     // other failed completions
+    // Datagrams the kernel dropped at this socket's full receive buffer
+    // (SO_RXQ_OVFL), as of the last datagram received: never taken, so they
+    // are not records_in; this makes them visible.
+    uint64_t kernel_dropped = 0;
 };
 
 class UdpSource {
@@ -88,6 +92,8 @@ public:
                 return;
             }
             truncated = (out->flags & MSG_TRUNC) != 0;
+            if (out->controllen != 0) [[unlikely]]
+                read_drop_count(out);
             payload = static_cast<const char*>(io_uring_recvmsg_payload(out, &msg_));
             len = io_uring_recvmsg_payload_length(out, cqe.res, &msg_);
         }
@@ -115,11 +121,13 @@ private:
     UdpSource(Uring& ring, uint8_t owner) : ring_(ring), owner_(owner) {}
     void arm() noexcept;
     [[gnu::cold]] void on_failure(const io_uring_cqe& cqe) noexcept;
+    // The socket's drop count (SO_RXQ_OVFL control message), when present.
+    void read_drop_count(io_uring_recvmsg_out* out) noexcept;
 
     Uring& ring_;
     std::unique_ptr<BufRing> bufs_;
     Fd fd_;
-    msghdr msg_{};  // read by the kernel at submission; no name, no control data
+    msghdr msg_{};  // read by the kernel at submission; no name, room for the drop count
     UdpCounters counters_;
     std::string endpoint_;
     std::size_t max_datagram_ = 0;

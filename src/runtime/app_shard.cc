@@ -166,6 +166,7 @@ void AppShard::run() {
         if (error_.empty() && !p->error().empty()) error_ = p->error();
     }
     flush_sinks_at_exit();
+    collect_source_totals();
     io_.reset();  // sources cancel their requests while the ring still exists
     // Release: the writer sees every buffer flushed above once it reads the decrement.
     shared_.running.fetch_sub(1, std::memory_order_release);
@@ -289,6 +290,30 @@ void AppShard::setup_on_thread() {
     }
     last_input_ms_.assign(pipelines_.size(), wall_ms());
     io.ring->submit();
+}
+
+void AppShard::collect_source_totals() {
+    const AppConfig& cfg = *shared_.config;
+    source_totals_.assign(cfg.sources.size(), SourceTotals{});
+    if (!io_) return;
+    // Sources were opened in config order, UDP and TCP each in their own list.
+    std::size_t u = 0;
+    std::size_t t = 0;
+    for (uint32_t s = 0; s < cfg.sources.size(); ++s) {
+        SourceTotals& st = source_totals_[s];
+        if (cfg.sources[s].type == SourceType::Udp) {
+            if (u >= io_->udp.size()) break;
+            const auto& c = io_->udp[u++].source->counters();
+            st.datagrams = c.datagrams;
+            st.kernel_dropped = c.kernel_dropped;
+            st.bytes = c.bytes;
+        } else {
+            if (t >= io_->tcp.size()) break;
+            const auto& c = io_->tcp[t++].source->counters();
+            st.connections = c.accepted;
+            st.bytes = c.bytes;
+        }
+    }
 }
 
 bool AppShard::drain_all(void* self) {

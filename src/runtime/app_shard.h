@@ -65,6 +65,14 @@ public:
     // After the thread ended.
     const std::string& error() const { return error_; }
     const ShardCounters& counters(uint32_t query) const;
+    // Per configured source, this shard's socket: what the kernel delivered and dropped.
+    struct SourceTotals {
+        uint64_t datagrams = 0;       // udp
+        uint64_t kernel_dropped = 0;  // udp: dropped at the full socket buffer, never taken
+        uint64_t connections = 0;     // tcp: accepted
+        uint64_t bytes = 0;
+    };
+    const std::vector<SourceTotals>& source_totals() const { return source_totals_; }
     // Sockets and the ring mode, for the start-up plan (set before `ready`).
     const std::string& description() const { return description_; }
 
@@ -79,6 +87,7 @@ private:
     void begin_drain();
     bool drained() const;
     void flush_sinks_at_exit();
+    void collect_source_totals();
     void fail(std::string message);
     static bool drain_all(void* self);  // QueryPipeline wait hook
 
@@ -91,6 +100,7 @@ private:
     bool draining_ = false;
     int64_t drain_started_ms_ = 0;
     ShardCounters no_counters_;
+    std::vector<SourceTotals> source_totals_;
     std::string description_;
     std::string error_;
 };

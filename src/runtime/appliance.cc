@@ -202,6 +202,28 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
                      static_cast<unsigned long long>(total.rows_out));
         json += (q ? ",{" : "{") + std::string("\"name\":\"") + cfg.queries[q].name + "\"," + counters_json(total) + "}";
     }
+    json += "],\"sources\":[";
+    for (uint32_t src = 0; src < cfg.sources.size(); ++src) {
+        AppShard::SourceTotals sum;
+        for (auto& shard : app) {
+            if (src >= shard->source_totals().size()) continue;
+            const AppShard::SourceTotals& t = shard->source_totals()[src];
+            sum.datagrams += t.datagrams;
+            sum.kernel_dropped += t.kernel_dropped;
+            sum.connections += t.connections;
+            sum.bytes += t.bytes;
+        }
+        const bool udp = cfg.sources[src].type == SourceType::Udp;
+        if (udp && sum.kernel_dropped != 0)
+            std::fprintf(stderr, "sluice: source '%s': the kernel dropped %llu datagrams at full socket buffers\n",
+                         cfg.sources[src].name.c_str(), static_cast<unsigned long long>(sum.kernel_dropped));
+        json += (src ? ",{" : "{") + std::string("\"name\":\"") + cfg.sources[src].name + "\",\"bytes\":" +
+                std::to_string(sum.bytes) +
+                (udp ? ",\"datagrams\":" + std::to_string(sum.datagrams) + ",\"kernel_dropped\":" +
+                           std::to_string(sum.kernel_dropped)
+                     : ",\"connections\":" + std::to_string(sum.connections)) +
+                "}";
+    }
     json += "],\"shards\":" + std::to_string(shards) + "}\n";
     if (!stats_path.empty()) {
         FILE* f = stats_path == "-" ? stderr : std::fopen(stats_path.c_str(), "w");
