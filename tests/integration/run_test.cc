@@ -401,6 +401,13 @@ TEST_F(Appliance, StartUpErrorsAreClear) {
     EXPECT_NE(err().find("Address already in use"), std::string::npos) << err();
     ::close(taken);
 
+    // A CPU this process may not run on.
+    std::string cpus = config(0, free_port(SOCK_STREAM), kFileSink, kTotals);
+    cpus.replace(cpus.find("count = 2"), 9, "cpus = \"1023\"");
+    EXPECT_FALSE(start(cpus));
+    EXPECT_EQ(exit_code_, 1);
+    EXPECT_NE(err().find("CPU 1023 is not allowed"), std::string::npos) << err();
+
     // An unknown key: FILE:LINE:COL, exit 1, nothing started.
     EXPECT_FALSE(start(config(0, free_port(SOCK_STREAM), kFileSink, kTotals, "colour = \"blue\"\n")));
     EXPECT_EQ(exit_code_, 1);
