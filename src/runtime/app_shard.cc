@@ -65,7 +65,8 @@ struct AppShard::Io {
     std::vector<std::unique_ptr<QueryPipeline>>* pipelines = nullptr;
     std::vector<int64_t>* last_input_ms = nullptr;
     int64_t now_ms = 0;
-    uint64_t rows_dropped_waiting = 0;  // rows a blocked TCP sink could not take before a stop
+    std::atomic<bool>* stop = nullptr;
+    uint64_t chunks_abandoned = 0;  // row chunks a blocked TCP sink could not take before a forced stop
 
     // Takes every ready completion into `into`.
     void take(std::vector<Completion>& into) {
@@ -103,6 +104,11 @@ struct AppShard::Io {
         Io& io = *s->io;
         std::vector<Completion>& taken = io.waiting;
         while (!s->tcp->append(data, n)) {
+            // A forced stop (second signal, drain timeout) gives up on a collector that never came back.
+            if (io.stop->load(std::memory_order_relaxed)) {
+                ++io.chunks_abandoned;
+                return;
+            }
             s->tcp->poll(static_cast<uint64_t>(now_ns()));
             taken.clear();
             io.take(taken);
@@ -177,6 +183,7 @@ void AppShard::setup_on_thread() {
     io_ = std::make_unique<Io>();
     Io& io = *io_;
     io.pipelines = &pipelines_;
+    io.stop = &shared_.stop;
     io.last_input_ms = &last_input_ms_;
     io.completions.reserve(kCompletionBatch);
     io.deferred.reserve(kCompletionBatch);
