@@ -105,6 +105,16 @@ long counter(const std::string& stats, const std::string& name) {
     return std::stol(stats.substr(at + name.size() + 3));
 }
 
+// Waits (up to 20 s) until `file` holds at least n lines: the appliance has
+// taken what was sent, so a drain now loses nothing.
+bool wait_for_lines(const std::string& file, std::size_t n) {
+    for (int i = 0; i < 1000; ++i) {
+        if (lines_of(slurp(file)).size() >= n) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+}
+
 class Appliance : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -183,11 +193,15 @@ std::string config(uint16_t udp, uint16_t tcp, const std::string& sink, const st
 
 const std::string kFileSink = "[[sinks]]\nname = \"out\"\ntype = \"file\"\npath = \"out.ndjson\"\n";
 const std::string kTotals = "SELECT symbol, COUNT(*) AS n, SUM(quantity) AS q FROM t GROUP BY symbol EMIT FINAL";
+// A second query writing one row per record: the test sees when everything was taken.
+const std::string kProgress =
+    "[[sinks]]\nname = \"seen\"\ntype = \"file\"\npath = \"seen.ndjson\"\n"
+    "[[queries]]\nname = \"seen\"\nsql = \"SELECT symbol FROM t\"\nsink = \"seen\"\n";
 
 TEST_F(Appliance, UdpAndTcpRecordsAreCountedExactly) {
     const uint16_t udp = free_port(SOCK_DGRAM);
     const uint16_t tcp = free_port(SOCK_STREAM);
-    ASSERT_TRUE(start(config(udp, tcp, kFileSink, kTotals))) << err();
+    ASSERT_TRUE(start(config(udp, tcp, kFileSink, kTotals) + kProgress)) << err();
 
     // UDP: 300 datagrams of 10 records (quantity 1), paced.
     int u = ::socket(AF_INET, SOCK_DGRAM, 0);
@@ -216,7 +230,7 @@ TEST_F(Appliance, UdpAndTcpRecordsAreCountedExactly) {
         for (; at < text.size(); at += piece) send_all(conns[c], text.data() + at, std::min(piece, text.size() - at));
     }
     for (int fd : conns) ::close(fd);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_TRUE(wait_for_lines(path("seen.ndjson"), 6000)) << err();
 
     ASSERT_EQ(stop(), 0) << err();
     const std::string s = stats();
@@ -233,7 +247,10 @@ TEST_F(Appliance, UdpAndTcpRecordsAreCountedExactly) {
 
 TEST_F(Appliance, MalformedAndPartialTcpLinesAreRejectedNotLost) {
     const uint16_t tcp = free_port(SOCK_STREAM);
-    ASSERT_TRUE(start(config(0, tcp, kFileSink, kTotals))) << err();
+    // One shard: the reset and the next connection reach the same ring in order.
+    std::string cfg = config(0, tcp, kFileSink, kTotals) + kProgress;
+    cfg.replace(cfg.find("count = 2"), 9, "count = 1");
+    ASSERT_TRUE(start(cfg)) << err();
     int fd = connect_tcp(tcp);
     ASSERT_GE(fd, 0);
     const std::string text = record(0, 1) + "not json\n" + record(1, 1) + "{\"symbol\":\"S2\",\"quan";
@@ -241,13 +258,19 @@ TEST_F(Appliance, MalformedAndPartialTcpLinesAreRejectedNotLost) {
     // A reset mid-record: the partial line is rejected.
     linger l{1, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_TRUE(wait_for_lines(path("seen.ndjson"), 2)) << err();
     ::close(fd);
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    // A record on a later connection is taken after the reset was seen.
+    int again = connect_tcp(tcp);
+    ASSERT_GE(again, 0);
+    const std::string last = record(3, 1);
+    send_all(again, last.data(), last.size());
+    ::close(again);
+    ASSERT_TRUE(wait_for_lines(path("seen.ndjson"), 3)) << err();
     ASSERT_EQ(stop(), 0) << err();
     const std::string s = stats();
-    EXPECT_EQ(counter(s, "records_in"), 4) << s;
-    EXPECT_EQ(counter(s, "records_processed"), 2) << s;
+    EXPECT_EQ(counter(s, "records_in"), 5) << s;
+    EXPECT_EQ(counter(s, "records_processed"), 3) << s;
     EXPECT_EQ(counter(s, "records_rejected"), 2) << s;
 }
 
@@ -372,19 +395,20 @@ TEST_F(Appliance, DrainWithoutFlushDropsOpenWindows) {
     const std::string q = "SELECT symbol, COUNT(*) AS n FROM t GROUP BY symbol WINDOW TUMBLING(_TIMESTAMP, INTERVAL '1' HOUR)";
     for (const bool flush : {true, false}) {
         const std::string drain = std::string("[drain]\nflush_windows = ") + (flush ? "true" : "false") + "\n";
-        ASSERT_TRUE(start(config(0, tcp, kFileSink, q, drain))) << err();
+        ASSERT_TRUE(start(config(0, tcp, kFileSink, q, drain) + kProgress)) << err();
         int fd = connect_tcp(tcp);
         ASSERT_GE(fd, 0);
         std::string text;
         for (int i = 0; i < 50; ++i) text += record(i, 1);
         send_all(fd, text.data(), text.size());
         ::close(fd);
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        ASSERT_TRUE(wait_for_lines(path("seen.ndjson"), 50)) << err();
         ASSERT_EQ(stop(), 0) << err();
         EXPECT_EQ(counter(stats(), "records_in"), 50) << stats();
         const auto rows = lines_of(slurp(path("out.ndjson")));
         EXPECT_EQ(rows.size(), flush ? 5u : 0u) << (flush ? "flush" : "no flush");
         std::filesystem::remove(path("out.ndjson"));
+        std::filesystem::remove(path("seen.ndjson"));
     }
 }
 
