@@ -302,7 +302,27 @@ void AppShard::setup_on_thread() {
 void AppShard::collect_source_totals() {
     const AppConfig& cfg = *shared_.config;
     source_totals_.assign(cfg.sources.size(), SourceTotals{});
+    sink_totals_.assign(cfg.sinks.size(), SinkTotals{});
     if (!io_) return;
+    for (uint32_t k = 0; k < io_->sinks.size() && k < sink_totals_.size(); ++k) {
+        const NetSink* n = io_->sinks[k].get();
+        if (n == nullptr) continue;
+        SinkTotals& st = sink_totals_[k];
+        if (n->udp) {
+            const auto& c = n->udp->counters();
+            st.rows = c.rows;
+            st.bytes = c.bytes;
+            st.datagrams = c.datagrams;
+            st.rows_dropped = c.rows_send_failed + c.rows_dropped_oversize + c.rows_dropped_busy + c.rows_dropped_closed;
+        } else if (n->tcp) {
+            const auto& c = n->tcp->counters();
+            st.rows = c.rows;
+            st.bytes = c.bytes;
+            st.rows_dropped = c.rows_dropped + c.rows_truncated + c.rows_dropped_closed;
+            st.connects = c.connects;
+            st.disconnects = c.disconnects;
+        }
+    }
     // Sources were opened in config order, UDP and TCP each in their own list.
     std::size_t u = 0;
     std::size_t t = 0;

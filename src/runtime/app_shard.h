@@ -73,6 +73,16 @@ public:
         uint64_t bytes = 0;
     };
     const std::vector<SourceTotals>& source_totals() const { return source_totals_; }
+    // Per configured sink, this shard's network sink (zero for stdout/file).
+    struct SinkTotals {
+        uint64_t rows = 0;           // handed to the kernel
+        uint64_t bytes = 0;
+        uint64_t datagrams = 0;      // udp
+        uint64_t rows_dropped = 0;   // every reason: busy, oversize, full (drop policy), closed, send failed, truncated
+        uint64_t connects = 0;       // tcp
+        uint64_t disconnects = 0;    // tcp
+    };
+    const std::vector<SinkTotals>& sink_totals() const { return sink_totals_; }
     // Sockets and the ring mode, for the start-up plan (set before `ready`).
     const std::string& description() const { return description_; }
 
@@ -101,6 +111,7 @@ private:
     int64_t drain_started_ms_ = 0;
     ShardCounters no_counters_;
     std::vector<SourceTotals> source_totals_;
+    std::vector<SinkTotals> sink_totals_;
     std::string description_;
     std::string error_;
 };

@@ -224,6 +224,34 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
                      : ",\"connections\":" + std::to_string(sum.connections)) +
                 "}";
     }
+    json += "],\"sinks\":[";
+    for (uint32_t k = 0; k < cfg.sinks.size(); ++k) {
+        AppShard::SinkTotals sum;
+        for (auto& shard : app) {
+            if (k >= shard->sink_totals().size()) continue;
+            const AppShard::SinkTotals& t = shard->sink_totals()[k];
+            sum.rows += t.rows;
+            sum.bytes += t.bytes;
+            sum.datagrams += t.datagrams;
+            sum.rows_dropped += t.rows_dropped;
+            sum.connects += t.connects;
+            sum.disconnects += t.disconnects;
+        }
+        const SinkType type = cfg.sinks[k].type;
+        if (sum.rows_dropped != 0)
+            std::fprintf(stderr, "sluice: sink '%s': %llu rows could not be sent\n", cfg.sinks[k].name.c_str(),
+                         static_cast<unsigned long long>(sum.rows_dropped));
+        json += (k ? ",{" : "{") + std::string("\"name\":\"") + cfg.sinks[k].name + "\",\"type\":\"" +
+                name_of(type) + "\"";
+        if (type == SinkType::Udp || type == SinkType::Tcp) {
+            json += ",\"rows\":" + std::to_string(sum.rows) + ",\"bytes\":" + std::to_string(sum.bytes) +
+                    ",\"rows_dropped\":" + std::to_string(sum.rows_dropped);
+            json += type == SinkType::Udp ? ",\"datagrams\":" + std::to_string(sum.datagrams)
+                                          : ",\"connects\":" + std::to_string(sum.connects) + ",\"disconnects\":" +
+                                                std::to_string(sum.disconnects);
+        }
+        json += "}";
+    }
     json += "],\"shards\":" + std::to_string(shards) + "}\n";
     if (!stats_path.empty()) {
         FILE* f = stats_path == "-" ? stderr : std::fopen(stats_path.c_str(), "w");

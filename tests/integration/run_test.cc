@@ -381,6 +381,10 @@ TEST_F(Appliance, RowsLeaveThroughUdpAndTcpSinks) {
         for (std::size_t k = 1; !udp_sink && k < fds.size(); ++k) ::close(fds[k].fd);
         std::vector<std::string> rows = lines_of(got);
         ASSERT_EQ(rows.size(), 100u) << (udp_sink ? "udp" : "tcp");
+        // The sink's own books: every row sent, none dropped.
+        const std::string sinks = stats().substr(stats().find("\"sinks\""));
+        EXPECT_EQ(counter(sinks, "rows"), 100) << sinks;
+        EXPECT_EQ(counter(sinks, "rows_dropped"), 0) << sinks;
         for (int i = 0; i < 100; ++i)  // one connection, one shard's rows: in order per symbol at least
             EXPECT_NE(std::find(rows.begin(), rows.end(),
                                 "{\"symbol\":\"S" + std::to_string(i % 5) + "\",\"quantity\":" + std::to_string(i) + "}"),
