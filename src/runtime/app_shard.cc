@@ -21,6 +21,7 @@ namespace {
 
 constexpr std::size_t kTcpBlockBytes = 16384;  // one receive; a line spanning reads is handed out alone
 constexpr std::size_t kCompletionBatch = 256;
+constexpr uint32_t kShortWaits = 200;  // idle rounds of 50 us before waits of 1 ms
 
 // A completion copied off the CQ, so handlers can wait (and take further
 // completions) without re-entering an iteration of the CQ.
@@ -139,7 +140,7 @@ struct AppShard::Io {
 };
 
 AppShard::AppShard(const AppShardSetup& setup, AppShared& shared)
-    : setup_(setup), shared_(shared), idler_(shared.config->shards.idle) {}
+    : setup_(setup), shared_(shared) {}
 
 AppShard::~AppShard() = default;
 
@@ -431,11 +432,14 @@ void AppShard::loop() {
         io.ring->submit();
         if (draining_ && (drained() || now - drain_started_ms_ > cfg.drain.timeout_ms)) return;
         if (progressed) {
-            idler_.reset();
+            idle_rounds_ = 0;
         } else if (cfg.shards.idle == IdlePolicy::Adaptive) {
-            // Sleep in the kernel until a completion or a short timeout (rows
-            // waiting for their flush deadline, other shards' rings).
-            io.ring->wait(std::chrono::microseconds(50));
+            // Sleep in the kernel until a completion or a timeout: short at
+            // first (rows waiting for their flush deadline, other shards'
+            // rings), longer once the shard has been idle for a while, so an
+            // idle appliance costs next to no CPU.
+            const bool long_idle = ++idle_rounds_ > kShortWaits;
+            io.ring->wait(long_idle ? std::chrono::microseconds(1000) : std::chrono::microseconds(50));
         } else {
             cpu_relax();
         }

@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "config.h"
-#include "idle.h"
 #include "mesh.h"
 #include "output_writer.h"
 #include "query_pipeline.h"
@@ -103,7 +102,7 @@ private:
 
     AppShardSetup setup_;
     AppShared& shared_;
-    Idler idler_;
+    uint32_t idle_rounds_ = 0;  // loop iterations without work, in a row
     std::unique_ptr<Io> io_;
     std::vector<std::unique_ptr<QueryPipeline>> pipelines_;
     std::vector<int64_t> last_input_ms_;  // per query: when its source last gave it a record
