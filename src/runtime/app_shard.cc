@@ -154,18 +154,8 @@ const ShardCounters& AppShard::counters(uint32_t query) const {
 }
 
 void AppShard::run() {
-    // Bind first, then allocate: everything below is first touched on this CPU.
-    if (setup_.cpu >= 0 && setup_.topology) {
-        std::string err = setup_.topology->pin_current_thread(static_cast<unsigned>(setup_.cpu));
-        if (!err.empty()) fail(err);
-    }
-    if (error_.empty()) {
-        try {
-            setup_on_thread();
-        } catch (const std::exception& e) {
-            fail(e.what());
-        }
-    }
+    std::string err = pin_then_set_up(setup_.topology, setup_.cpu, [this] { setup_on_thread(); });
+    if (!err.empty()) fail(err);
     shared_.ready->arrive_and_wait();
     if (!shared_.stop.load(std::memory_order_relaxed)) loop();
     for (auto& p : pipelines_) {

@@ -21,18 +21,8 @@ void QueryShard::fail(std::string message) {
 }
 
 void QueryShard::run() {
-    // Bind first, then allocate: everything below is first touched on this CPU.
-    if (setup_.cpu >= 0 && setup_.topology) {
-        std::string err = setup_.topology->pin_current_thread(static_cast<unsigned>(setup_.cpu));
-        if (!err.empty()) fail(err);
-    }
-    if (error_.empty()) {
-        try {
-            setup_on_thread();
-        } catch (const std::exception& e) {
-            fail(std::string("shard ") + std::to_string(setup_.id) + ": " + e.what());
-        }
-    }
+    std::string err = pin_then_set_up(setup_.topology, setup_.cpu, [this] { setup_on_thread(); });
+    if (!err.empty()) fail("shard " + std::to_string(setup_.id) + ": " + err);
     shared_.started->arrive_and_wait();
     if (!shared_.stop.load(std::memory_order_relaxed)) loop();
     if (pipeline_) {

@@ -2,6 +2,7 @@
 // of the calling thread to one of them. Built once on the control thread.
 #pragma once
 
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,23 @@ private:
     hwloc_topology* topo_ = nullptr;
     std::vector<unsigned> allowed_;
 };
+
+// A shard thread's start: pinned first (cpu < 0: not pinned), then set up,
+// so everything setup allocates is first touched on that CPU's NUMA node.
+// Returns the error (pinning, or what setup threw), empty on success.
+template <class F>
+std::string pin_then_set_up(const Topology* topology, int cpu, F&& setup) {
+    if (cpu >= 0 && topology != nullptr) {
+        std::string err = topology->pin_current_thread(static_cast<unsigned>(cpu));
+        if (!err.empty()) return err;
+    }
+    try {
+        setup();
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return {};
+}
 
 // "0-3,6,8-9" -> {0,1,2,3,6,8,9}; Error on malformed text.
 Result<std::vector<unsigned>> parse_cpu_list(const std::string& text);
