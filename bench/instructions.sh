@@ -18,10 +18,9 @@ SCENARIOS=${SCENARIOS:-S0 S1 S2 S3a S3b 1BRC}
 TOP=${TOP:-8}
 RESULTS=${RESULTS:-bench/RESULTS.md}
 
-die() {
-    echo "instructions.sh: error: $*" >&2
-    exit 1
-}
+SCRIPT=instructions.sh
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 command -v valgrind >/dev/null || die "valgrind is required (apt-get install valgrind)"
 command -v callgrind_annotate >/dev/null || die "callgrind_annotate is required (valgrind package)"
 SLUICE=$BUILD/sluice
@@ -36,10 +35,10 @@ trap 'rm -rf "$WORK"' EXIT
 LOG=$WORK/output.txt
 out() { printf '%s\n' "$*" | tee -a "$LOG"; }
 
-revision=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+revision=$(revision "$ROOT")
 out "sluice instructions per record (bench/instructions.sh)"
 out "date:      $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-out "cpu:       $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+out "cpu:       $(cpu_model)"
 out "revision:  $revision; build $BUILD; N=$N records per scenario, 1 shard, output to /dev/null"
 out ""
 
@@ -77,12 +76,4 @@ if [[ -n ${RESULT[S3a]+x} && -n ${RESULT[S3b]+x} ]]; then
         "emitting one row in S3b costs ${row:-?} (serialization ${ser:-?})"
 fi
 
-if [[ ! -f $RESULTS ]]; then
-    printf '# bench results\n\nRaw output of the bench scripts, appended by them; never edited by hand.\n' >"$RESULTS"
-fi
-{
-    printf '\n## %s — bench/instructions.sh\n\n```\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
-    cat "$LOG"
-    printf '```\n'
-} >>"$RESULTS"
-echo "appended to $RESULTS"
+append_results "$RESULTS" "instructions.sh" "$LOG"

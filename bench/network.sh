@@ -44,10 +44,9 @@ JOBS=${JOBS:-2}
 DATA=${DATA:-bench/data}
 RESULTS=${RESULTS:-bench/RESULTS.md}
 
-die() {
-    echo "network.sh: error: $*" >&2
-    exit 1
-}
+SCRIPT=network.sh
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer, got '$RUNS'"
 [[ $RECORDS =~ ^[1-9][0-9]*$ ]] || die "RECORDS must be a positive integer, got '$RECORDS'"
@@ -285,13 +284,8 @@ run_plain_tcp() {  # conns run
 }
 
 # --- report header -----------------------------------------------------------
-cpu_model=$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')
-[[ -n $cpu_model ]] || cpu_model=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
-[[ -n $cpu_model ]] || cpu_model=unknown
-revision=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ $revision != unknown && -n $(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | head -1) ]]; then
-    revision="$revision (uncommitted changes)"
-fi
+cpu_model=$(cpu_model)
+revision=$(revision "$ROOT")
 UDP_SHARD_SET="$RATIO_SHARDS${INFO_SHARDS:+ $INFO_SHARDS}"
 
 out "sluice network ingest (bench/network.sh)"
@@ -436,19 +430,4 @@ if [[ -s $WARNINGS ]]; then
 fi
 
 # --- results file ------------------------------------------------------------
-if [[ ! -f $RESULTS ]]; then
-    {
-        echo "# sluice — benchmark results"
-        echo
-        echo "Raw output of the scripts in bench/ (see bench/README.md), appended by them; never edited by hand."
-    } >"$RESULTS"
-fi
-{
-    echo
-    echo "## network.sh, $(date -u '+%Y-%m-%d %H:%M UTC'), UDP_SECONDS=$UDP_SECONDS TCP_SECONDS=$TCP_SECONDS RUNS=$RUNS"
-    echo
-    echo '```'
-    cat "$LOG"
-    echo '```'
-} >>"$RESULTS"
-echo "appended to $RESULTS" >&2
+append_results "$RESULTS" "network.sh, UDP_SECONDS=$UDP_SECONDS TCP_SECONDS=$TCP_SECONDS RUNS=$RUNS" "$LOG"

@@ -27,10 +27,9 @@ JOBS=${JOBS:-2}
 DATA=${DATA:-bench/data}
 RESULTS=${RESULTS:-bench/RESULTS.md}
 
-die() {
-    echo "throughput.sh: error: $*" >&2
-    exit 1
-}
+SCRIPT=throughput.sh
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 [[ $N =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer, got '$N'"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer, got '$RUNS'"
@@ -102,13 +101,8 @@ LOG=$WORK/output.txt
 TSV=$WORK/runs.tsv
 out() { printf '%s\n' "$*" | tee -a "$LOG"; }
 
-cpu_model=$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')
-[[ -n $cpu_model ]] || cpu_model=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
-[[ -n $cpu_model ]] || cpu_model=unknown
-revision=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ $revision != unknown && -n $(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | head -1) ]]; then
-    revision="$revision (uncommitted changes)"
-fi
+cpu_model=$(cpu_model)
+revision=$(revision "$ROOT")
 
 command_line() {  # scenario, config
     echo "$SLUICE query --sql $DATA/sql/$1.sql --input $(dataset_file "${DATASET[$1]}") --output /dev/null --stats STATS.json $2"
@@ -217,19 +211,4 @@ print("(the seed's records were pre-built in memory; sluice's figures include JS
 PY
 
 # --- results file ------------------------------------------------------------
-if [[ ! -f $RESULTS ]]; then
-    {
-        echo "# sluice — benchmark results"
-        echo
-        echo "Raw output of the scripts in bench/ (see bench/README.md), appended by them; never edited by hand."
-    } >"$RESULTS"
-fi
-{
-    echo
-    echo "## throughput.sh, $(date -u '+%Y-%m-%d %H:%M UTC'), N=$N"
-    echo
-    echo '```'
-    cat "$LOG"
-    echo '```'
-} >>"$RESULTS"
-echo "appended to $RESULTS" >&2
+append_results "$RESULTS" "throughput.sh, N=$N" "$LOG"
