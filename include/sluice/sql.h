@@ -16,5 +16,7 @@ Result<Plan> plan_sql(std::string_view sql);
 
 // Human-readable plan: fields read, key, routing, state, emission (`sluice explain`).
 std::string explain(const Plan& plan);
+// How the plan's records reach the shard that keeps their state (one line, as EXPLAIN prints it).
+std::string explain_routing(const Plan& plan);
 
 }  // namespace sluice

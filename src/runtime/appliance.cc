@@ -18,24 +18,13 @@
 #include "output_writer.h"
 #include "sluice/base.h"
 #include "sluice/runtime.h"
+#include "sluice/sql.h"
 #include "stop_signals.h"
 #include "topology.h"
 
 namespace sluice {
 
 namespace {
-
-const char* routing_text(const Plan& plan) {
-    if (!plan.analytics.empty()) return "ROWS window, hash(PARTITION BY) -> shard";
-    if (!plan.is_aggregate()) return "stateless, on the shard that receives the record";
-    switch (routing_of(plan)) {
-        case Routing::TwoPhase: return "two-phase: partial per shard, merged on shard 0";
-        case Routing::CombineAtEnd: return "combined where received, groups shipped at the end";
-        case Routing::CombinePerWindow: return "combined where received, groups shipped as windows close";
-        case Routing::ByKey: return "hash(key) -> shard";
-    }
-    return "";
-}
 
 std::string counters_json(const ShardCounters& c) {
     char buf[512];
@@ -145,7 +134,7 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
         for (auto& shard : app) std::fprintf(stderr, "sluice:   %s\n", shard->description().c_str());
         for (uint32_t q = 0; q < queries; ++q)
             std::fprintf(stderr, "sluice:   query '%s' -> sink '%s' (%s)\n", cfg.queries[q].name.c_str(),
-                         cfg.queries[q].sink.c_str(), routing_text(plans[q]));
+                         cfg.queries[q].sink.c_str(), explain_routing(plans[q]).c_str());
         std::fprintf(stderr, "sluice: ready\n");
     }
 

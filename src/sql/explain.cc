@@ -247,7 +247,9 @@ private:
     const Plan& plan_;
 };
 
-std::string routing(const Plan& plan) {
+}  // namespace
+
+std::string explain_routing(const Plan& plan) {
     if (plan.is_aggregate()) {
         switch (routing_of(plan)) {
             case Routing::TwoPhase:
@@ -264,10 +266,12 @@ std::string routing(const Plan& plan) {
         if (!plan.analytics.front().partition_by.empty()) {
             return "hash(PARTITION BY key) -> shard (ROWS window buffers per key)";
         }
-        return "one ROWS window buffer for the whole stream: rows go to shard 0";
+        return "one ROWS window buffer for the whole stream: every row to one shard (hash of the empty key)";
     }
     return "stateless: stays on the reading shard";
 }
+
+namespace {
 
 std::string window_text(const Plan& plan, const ExprPrinter& p) {
     const WindowSpec& w = plan.window;
@@ -314,7 +318,7 @@ std::string explain(const Plan& plan) {
                  type_label(plan.exprs.nodes[plan.group_keys[k]].type) + "]");
         }
     }
-    line("routing: " + routing(plan));
+    line("routing: " + explain_routing(plan));
 
     if (plan.is_aggregate()) {
         line("aggregates:" + std::string(plan.aggs.empty() ? " none" : ""));
