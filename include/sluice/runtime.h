@@ -44,6 +44,10 @@ Result<QueryStats> run_query(const QueryOptions& options);
 // each query's counters as JSON at exit ("-" = stderr).
 int run_appliance(const std::string& config_path, const std::string& stats_path);
 
+// The SPEC §9 counters (plus records_in, dead_lettered, rows_out) as JSON
+// members, without braces: shared by `query --stats` and `run --stats`.
+std::string counters_json(const ShardCounters& counters);
+
 // The statistics file of `sluice query --stats` (SPEC §9 counters plus
 // records_in, rows_out, shards, seconds, records_per_second).
 std::string stats_json(const QueryStats& stats, uint32_t shards);

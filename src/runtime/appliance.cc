@@ -24,22 +24,6 @@
 
 namespace sluice {
 
-namespace {
-
-std::string counters_json(const ShardCounters& c) {
-    char buf[512];
-    std::snprintf(buf, sizeof buf,
-                  "\"records_in\":%llu,\"records_processed\":%llu,\"records_rejected\":%llu,\"late_dropped\":%llu,"
-                  "\"dead_lettered\":%llu,\"overload_dropped\":%llu,\"type_mismatch\":%llu,\"rows_out\":%llu",
-                  static_cast<unsigned long long>(c.records_in), static_cast<unsigned long long>(c.records_processed),
-                  static_cast<unsigned long long>(c.records_rejected), static_cast<unsigned long long>(c.late_dropped),
-                  static_cast<unsigned long long>(c.dead_lettered), static_cast<unsigned long long>(c.overload_dropped),
-                  static_cast<unsigned long long>(c.type_mismatch), static_cast<unsigned long long>(c.rows_out));
-    return buf;
-}
-
-}  // namespace
-
 int run_appliance(const std::string& config_path, const std::string& stats_path) {
     auto loaded = load_config(config_path);
     if (!loaded) {

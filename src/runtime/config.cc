@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <cctype>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -412,8 +414,16 @@ private:
     }
 
     // Names are unique per kind; `first` remembers where each was defined.
+    // Names also appear in stats JSON and logs: letters, digits, '_', '-', '.'.
     bool unique_name(TableReader& r, const char* kind, const std::string& name,
                      std::vector<std::pair<std::string, ConfigPos>>& first) {
+        for (const char ch : name) {
+            if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-' && ch != '.') {
+                r.error_at("name", std::string(kind) + " name '" + name +
+                                       "' may hold only letters, digits, '_', '-' and '.'");
+                return false;
+            }
+        }
         for (const auto& [n, p] : first)
             if (n == name) {
                 r.error_at("name", std::string("duplicate ") + kind + " name '" + name + "' (first at line " +

@@ -163,20 +163,27 @@ Result<QueryStats> run_query(const QueryOptions& options) {
     return stats;
 }
 
-std::string stats_json(const QueryStats& stats, uint32_t shards) {
-    const ShardCounters& c = stats.totals;
-    const double rate = stats.seconds > 0 ? static_cast<double>(c.records_in) / stats.seconds : 0.0;
-    char buf[1024];
+std::string counters_json(const ShardCounters& c) {
+    char buf[512];
     std::snprintf(buf, sizeof buf,
-                  "{\"records_in\":%llu,\"records_processed\":%llu,\"records_rejected\":%llu,"
-                  "\"late_dropped\":%llu,\"dead_lettered\":%llu,\"overload_dropped\":%llu,\"type_mismatch\":%llu,"
-                  "\"rows_out\":%llu,\"shards\":%u,\"seconds\":%.6f,\"records_per_second\":%.0f}\n",
+                  "\"records_in\":%llu,\"records_processed\":%llu,\"records_rejected\":%llu,\"late_dropped\":%llu,"
+                  "\"dead_lettered\":%llu,\"overload_dropped\":%llu,\"type_mismatch\":%llu,\"rows_out\":%llu",
                   static_cast<unsigned long long>(c.records_in), static_cast<unsigned long long>(c.records_processed),
                   static_cast<unsigned long long>(c.records_rejected), static_cast<unsigned long long>(c.late_dropped),
                   static_cast<unsigned long long>(c.dead_lettered), static_cast<unsigned long long>(c.overload_dropped),
-                  static_cast<unsigned long long>(c.type_mismatch), static_cast<unsigned long long>(c.rows_out),
-                  shards, stats.seconds, rate);
+                  static_cast<unsigned long long>(c.type_mismatch), static_cast<unsigned long long>(c.rows_out));
     return buf;
+}
+
+std::string stats_json(const QueryStats& stats, uint32_t shards) {
+    const double rate = stats.seconds > 0 ? static_cast<double>(stats.totals.records_in) / stats.seconds : 0.0;
+    char tail[128];
+    std::snprintf(tail, sizeof tail, ",\"shards\":%u,\"seconds\":%.6f,\"records_per_second\":%.0f}\n", shards,
+                  stats.seconds, rate);
+    std::string out = "{";
+    out += counters_json(stats.totals);
+    out += tail;
+    return out;
 }
 
 }  // namespace sluice

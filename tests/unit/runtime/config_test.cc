@@ -347,6 +347,14 @@ TEST(Config, MalformedAddressesAreErrorsAtTheValue) {
               "t.toml:4:11: address: malformed address 'collector:9100' (expected a.b.c.d:port or [ipv6]:port)");
 }
 
+TEST(Config, NamesAreWordsThatStatsAndLogsCanCarry) {
+    EXPECT_EQ(error_with_minimal("[[sinks]]\nname = \"a\\\"b\"\ntype = \"stdout\"\n"),
+              "t.toml:2:8: name: sink name 'a\"b' may hold only letters, digits, '_', '-' and '.'");
+    EXPECT_EQ(error_with_minimal("[[sinks]]\nname = \"out 2\"\ntype = \"stdout\"\n"),
+              "t.toml:2:8: name: sink name 'out 2' may hold only letters, digits, '_', '-' and '.'");
+    EXPECT_EQ(error_with_minimal("[[sinks]]\nname = \"out-2.b_c\"\ntype = \"stdout\"\n"), "(loaded)");
+}
+
 TEST(Config, DuplicatesAreErrors) {
     EXPECT_EQ(error_with_minimal("[[sources]]\nname = \"in\"\ntype = \"tcp\"\nlisten = \"127.0.0.1:1\"\n"),
               "t.toml:7:8: name: duplicate source name 'in' (first at line 2)");
