@@ -1,8 +1,8 @@
 #include "app_shard.h"
 
 #include <liburing.h>
-#include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -23,28 +23,41 @@ constexpr std::size_t kTcpBlockBytes = 16384;  // one receive; a line spanning r
 constexpr std::size_t kCompletionBatch = 256;
 constexpr uint32_t kShortWaits = 200;  // idle rounds of 50 us before waits of 1 ms
 
-// A completion copied off the CQ, so handlers can wait (and take further
-// completions) without re-entering an iteration of the CQ.
-struct Completion {
-    uint64_t user_data;
-    int32_t res;
-    uint32_t flags;
-};
-
-int64_t now_ns() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 }  // namespace
 
+// A completion copied off the CQ, so handlers can wait (and take further
+// completions) without re-entering an iteration of the CQ.
+struct AppShard::Completion {
+    uint64_t user_data;
+    int32_t res;
+    uint32_t flags;
+
+    io_uring_cqe cqe() const noexcept {
+        io_uring_cqe c{};
+        c.user_data = user_data;
+        c.res = res;
+        c.flags = flags;
+        return c;
+    }
+    bool for_sink() const noexcept {
+        const net::OpKind kind = net::UserData::kind_of(user_data);
+        return kind >= net::OpKind::sink_first && kind <= net::OpKind::sink_last;
+    }
+};
+
 // A network sink of this shard and the OutBuffer callback that feeds it.
-struct NetSink {
-    AppShard::Io* io = nullptr;
+struct AppShard::NetSink {
+    Io* io = nullptr;
     uint32_t index = 0;  // config sink index
-    std::unique_ptr<net::UdpSink> udp;
+    std::unique_ptr<net::UdpSink> udp;  // one of the two
     std::unique_ptr<net::TcpSink> tcp;
+    uint64_t rows_abandoned = 0;  // rows a blocked TCP sink could not take before a forced stop
+
+    void poll(uint64_t now) noexcept { udp ? udp->poll(now) : tcp->poll(now); }
+    void flush() noexcept { udp ? udp->flush() : tcp->flush(); }
+    bool idle() const noexcept { return udp ? udp->idle() : tcp->idle(); }
+    void on_cqe(const io_uring_cqe& c) noexcept { udp ? udp->on_cqe(c) : tcp->on_cqe(c); }
 };
 
 struct AppShard::Io {
@@ -67,7 +80,6 @@ struct AppShard::Io {
     std::vector<int64_t>* last_input_ms = nullptr;
     int64_t now_ms = 0;
     std::atomic<bool>* stop = nullptr;
-    uint64_t chunks_abandoned = 0;  // row chunks a blocked TCP sink could not take before a forced stop
 
     // Takes every ready completion into `into`.
     void take(std::vector<Completion>& into) {
@@ -107,15 +119,14 @@ struct AppShard::Io {
         while (!s->tcp->append(data, n)) {
             // A forced stop (second signal, drain timeout) gives up on a collector that never came back.
             if (io.stop->load(std::memory_order_relaxed)) {
-                ++io.chunks_abandoned;
+                s->rows_abandoned += static_cast<uint64_t>(std::count(data, data + n, '\n'));
                 return;
             }
-            s->tcp->poll(static_cast<uint64_t>(now_ns()));
+            s->tcp->poll(static_cast<uint64_t>(monotonic_ns()));
             taken.clear();
             io.take(taken);
             for (const Completion& c : taken) {
-                const auto kind = net::UserData::kind_of(c.user_data);
-                if (kind >= net::OpKind::sink_first && kind <= net::OpKind::sink_last)
+                if (c.for_sink())
                     io.on_sink_completion(c);
                 else
                     io.deferred.push_back(c);
@@ -126,16 +137,7 @@ struct AppShard::Io {
 
     void on_sink_completion(const Completion& c) {
         const uint8_t owner = net::UserData::owner_of(c.user_data);
-        if (owner >= sinks.size() || !sinks[owner]) return;
-        io_uring_cqe cqe{};
-        cqe.user_data = c.user_data;
-        cqe.res = c.res;
-        cqe.flags = c.flags;
-        NetSink& s = *sinks[owner];
-        if (s.udp)
-            s.udp->on_cqe(cqe);
-        else
-            s.tcp->on_cqe(cqe);
+        if (owner < sinks.size() && sinks[owner]) sinks[owner]->on_cqe(c.cqe());
     }
 };
 
@@ -309,7 +311,7 @@ void AppShard::collect_source_totals() {
             const auto& c = n->tcp->counters();
             st.rows = c.rows;
             st.bytes = c.bytes;
-            st.rows_dropped = c.rows_dropped + c.rows_truncated + c.rows_dropped_closed;
+            st.rows_dropped = c.rows_dropped + c.rows_truncated + c.rows_dropped_closed + n->rows_abandoned;
             st.connects = c.connects;
             st.disconnects = c.disconnects;
         }
@@ -349,21 +351,17 @@ bool AppShard::pump_completions() {
     io.completions.clear();
     io.completions.swap(io.deferred);
     io.take(io.completions);
-    for (const Completion& c : io.completions) dispatch(c.user_data, c.res, c.flags);
+    for (const Completion& c : io.completions) dispatch(c);
     for (auto& u : io.udp) u.source->flush();
     for (auto& t : io.tcp) t.source->flush();
     return !io.completions.empty();
 }
 
-void AppShard::dispatch(uint64_t user_data, int32_t res, uint32_t flags) {
+void AppShard::dispatch(const Completion& c) {
     Io& io = *io_;
-    io_uring_cqe cqe{};
-    cqe.user_data = user_data;
-    cqe.res = res;
-    cqe.flags = flags;
-    const net::OpKind kind = net::UserData::kind_of(user_data);
-    const uint8_t owner = net::UserData::owner_of(user_data);
-    switch (kind) {
+    const io_uring_cqe cqe = c.cqe();
+    const uint8_t owner = net::UserData::owner_of(c.user_data);
+    switch (net::UserData::kind_of(c.user_data)) {
         case net::OpKind::udp_recv: {
             if (owner >= io.udp.size()) return;
             Io::Udp& u = io.udp[owner];
@@ -385,8 +383,7 @@ void AppShard::dispatch(uint64_t user_data, int32_t res, uint32_t flags) {
             return;
         }
         default:
-            if (kind >= net::OpKind::sink_first && kind <= net::OpKind::sink_last)
-                io.on_sink_completion(Completion{user_data, res, flags});
+            if (c.for_sink()) io.on_sink_completion(c);
             return;
     }
 }
@@ -413,12 +410,9 @@ void AppShard::loop() {
             // flush_us), so a trickle is not held in a shard buffer.
             p.flush_output();
         }
-        const auto t = static_cast<uint64_t>(now_ns());
-        for (auto& s : io.sinks) {
-            if (!s) continue;
-            if (s->udp) s->udp->poll(t);
-            if (s->tcp) s->tcp->poll(t);
-        }
+        const auto t = static_cast<uint64_t>(monotonic_ns());
+        for (auto& s : io.sinks)
+            if (s) s->poll(t);
         io.ring->submit();
         if (draining_ && (drained() || now - drain_started_ms_ > cfg.drain.timeout_ms)) return;
         if (progressed) {
@@ -449,11 +443,8 @@ void AppShard::begin_drain() {
 bool AppShard::drained() const {
     for (const auto& p : pipelines_)
         if (!p->finished()) return false;
-    for (const auto& s : io_->sinks) {
-        if (!s) continue;
-        if (s->udp && !s->udp->idle()) return false;
-        if (s->tcp && !s->tcp->idle()) return false;
-    }
+    for (const auto& s : io_->sinks)
+        if (s && !s->idle()) return false;
     return true;
 }
 
@@ -466,26 +457,18 @@ void AppShard::flush_sinks_at_exit() {
     std::vector<Completion>& taken = io.waiting;
     for (;;) {
         bool idle = true;
-        const auto t = static_cast<uint64_t>(now_ns());
+        const auto t = static_cast<uint64_t>(monotonic_ns());
         for (auto& s : io.sinks) {
             if (!s) continue;
-            if (s->udp) {
-                s->udp->flush();
-                idle &= s->udp->idle();
-            }
-            if (s->tcp) {
-                s->tcp->poll(t);
-                s->tcp->flush();
-                idle &= s->tcp->idle();
-            }
+            s->poll(t);
+            s->flush();
+            idle &= s->idle();
         }
         if (idle || wall_ms() > deadline || shared_.stop.load(std::memory_order_relaxed)) return;
         taken.clear();
         io.take(taken);
-        for (const Completion& c : taken) {
-            const auto kind = net::UserData::kind_of(c.user_data);
-            if (kind >= net::OpKind::sink_first && kind <= net::OpKind::sink_last) io.on_sink_completion(c);
-        }
+        for (const Completion& c : taken)
+            if (c.for_sink()) io.on_sink_completion(c);
         io.ring->wait(std::chrono::milliseconds(1));
     }
 }

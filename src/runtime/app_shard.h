@@ -87,12 +87,14 @@ public:
 
     // Everything behind the net/ types (defined in app_shard.cc).
     struct Io;
+    struct Completion;
+    struct NetSink;
 
 private:
     void setup_on_thread();
     void loop();
     bool pump_completions();
-    void dispatch(uint64_t user_data, int32_t res, uint32_t flags);
+    void dispatch(const Completion& c);
     void begin_drain();
     bool drained() const;
     void flush_sinks_at_exit();

@@ -84,6 +84,8 @@ public:
     // A stateless query wrote its LIMIT: its source may stop reading.
     bool limit_hit() const noexcept { return limit_hit_; }
     bool source_done() const noexcept { return source_done_; }
+    // The query ages state by event time (windows, state.ttl).
+    bool needs_watermarks() const noexcept { return timed_; }
     const ShardCounters& counters() const noexcept { return counters_; }
     const std::string& error() const noexcept { return error_; }
     const Plan& plan() const noexcept { return plan_; }

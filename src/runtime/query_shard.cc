@@ -58,8 +58,7 @@ void QueryShard::setup_on_thread() {
     pipeline_ = std::make_unique<QueryPipeline>(p);
     if (setup_.has_source) {
         struct stat st{};
-        const bool timed = setup_.plan->is_windowed() || setup_.plan->props.state_ttl_ms.has_value();
-        pollable_ = timed && setup_.end == UINT64_MAX && ::fstat(setup_.input_fd, &st) == 0 && !S_ISREG(st.st_mode);
+        pollable_ = pipeline_->needs_watermarks() && setup_.end == UINT64_MAX && ::fstat(setup_.input_fd, &st) == 0 && !S_ISREG(st.st_mode);
         last_input_ms_ = wall_ms();
     }
 }
