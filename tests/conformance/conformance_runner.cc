@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/files.h"
 #include "case_file.h"
 #include "sluice/runtime.h"
 
@@ -130,34 +131,8 @@ Result<bool> discover_cases(const std::string& dir) {
     return true;
 }
 
-std::string read_file(const fs::path& path, bool& ok) {
-    std::ifstream in(path, std::ios::binary);
-    ok = static_cast<bool>(in);
-    std::ostringstream ss;
-    if (ok) ss << in.rdbuf();
-    return ss.str();
-}
-
-// A private directory for one run's input and output files.
-class TempDir {
-public:
-    TempDir() {
-        const char* base = std::getenv("TMPDIR");
-        std::string pattern = std::string(base && *base ? base : "/tmp") + "/sluice-conformance-XXXXXX";
-        if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        if (!path_.empty()) fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
+using testing::read_file;
+using testing::TempDir;
 
 // Runs one case in one configuration; returns an empty string on a match,
 // else a report with the query, the expected and the actual rows.
@@ -168,7 +143,7 @@ std::string run_case(const CaseFile& c, const RunConfig& config) {
     std::istringstream query_lines(c.query);
     for (std::string line; std::getline(query_lines, line);) report << "  " << line << "\n";
 
-    TempDir tmp;
+    TempDir tmp("sluice-conformance");
     if (tmp.path().empty()) return report.str() + "cannot create a temporary directory\n";
     const fs::path input = tmp.path() / "input.ndjson";
     const fs::path output = tmp.path() / "output.ndjson";
@@ -189,7 +164,7 @@ std::string run_case(const CaseFile& c, const RunConfig& config) {
     if (!stats.ok()) return report.str() + "run_query failed: " + stats.error().message + "\n";
 
     bool readable = false;
-    const std::string produced = read_file(output, readable);
+    const std::string produced = read_file(output, &readable);
     if (!readable) return report.str() + "run_query succeeded but wrote no output file\n";
     auto actual = parse_rows(produced);
     if (!actual.ok()) return report.str() + "output is not NDJSON objects: " + actual.error().message + "\n";

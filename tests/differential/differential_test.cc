@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/files.h"
 #include "case_file.h"
 #include "case_gen.h"
 #include "reference.h"
@@ -52,41 +53,10 @@ uint64_t base_seed() { return env_u64("SLUICE_DIFF_SEED", kDefaultSeed); }
 int case_count() { return static_cast<int>(env_u64("SLUICE_DIFF_CASES", kDefaultCases)); }
 uint64_t case_seed(uint64_t base, int index) { return Rng(base ^ (0x51ed27u * static_cast<uint64_t>(index + 1))).next(); }
 
-std::string temp_base() {
-    const char* t = std::getenv("TMPDIR");
-    return t && *t ? t : "/tmp";
-}
-
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = temp_base() + "/sluice-diff-XXXXXX";
-        if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        if (!path_.empty()) fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
-
-bool write_file(const fs::path& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary);
-    out << bytes;
-    return static_cast<bool>(out.flush());
-}
-
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using testing::read_file;
+using testing::temp_base;
+using testing::TempDir;
+using testing::write_file;
 
 const conformance::JsonValue* member(const conformance::JsonValue& object, const std::string& name) {
     for (std::size_t i = 0; i < object.keys.size(); ++i) {
@@ -305,7 +275,7 @@ TEST_P(Differential, Run) {
         expected.push_back(Row{text, std::move(v.value())});
     }
 
-    TempDir tmp;
+    TempDir tmp("sluice-diff");
     ASSERT_FALSE(tmp.path().empty()) << "cannot create a temporary directory";
     const fs::path input = tmp.path() / "input.ndjson";
     ASSERT_TRUE(write_file(input, c.input));

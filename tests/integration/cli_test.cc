@@ -17,9 +17,15 @@
 #include <string>
 #include <vector>
 
+#include "../support/files.h"
+
 extern char** environ;
 
 namespace {
+
+using sluice::testing::read_file;
+using sluice::testing::TempDir;
+using sluice::testing::write_file;
 
 std::string g_sluice;  // path of the binary under test (argv[1])
 
@@ -29,34 +35,17 @@ struct RunResult {
     std::string err;
 };
 
-std::string slurp(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
-
-void spit(const std::string& path, const std::string& text) {
-    std::ofstream f(path, std::ios::binary | std::ios::trunc);
-    f << text;
-}
-
 class Cli : public ::testing::Test {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/sluice-cli-XXXXXX";
-        ASSERT_NE(mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-    }
-    void TearDown() override { std::filesystem::remove_all(dir_); }
+    void SetUp() override { ASSERT_FALSE(dir_.path().empty()); }
 
-    std::string path(const std::string& name) const { return dir_ + "/" + name; }
+    std::string path(const std::string& name) const { return dir_.file(name); }
 
     // Runs sluice with args; stdin from `stdin_text`; captures stdout/stderr via files.
     // With `through_pipe`, stdin is a pipe instead of a regular file.
     RunResult run(std::vector<std::string> args, const std::string& stdin_text = "", bool through_pipe = false) {
         const std::string in = path("stdin"), out = path("stdout"), err = path("stderr");
-        spit(in, stdin_text);
+        write_file(in, stdin_text);
         int pipe_fds[2] = {-1, -1};
         posix_spawn_file_actions_t fa;
         posix_spawn_file_actions_init(&fa);
@@ -86,12 +75,12 @@ protected:
         int status = 0;
         waitpid(pid, &status, 0);
         r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        r.out = slurp(out);
-        r.err = slurp(err);
+        r.out = read_file(out);
+        r.err = read_file(err);
         return r;
     }
 
-    std::string dir_;
+    TempDir dir_{"sluice-cli"};
 };
 
 std::vector<std::string> sorted_lines(const std::string& text) {
@@ -171,21 +160,21 @@ TEST_F(Cli, StdinToStdoutStateless) {
 }
 
 TEST_F(Cli, StatsFileCountsEverything) {
-    spit(path("in.ndjson"), trades(10) + "garbage\n\n[1]\n{\"sym\":\"S1\",\"px\":\"bad\",\"qty\":1,\"ts\":1}\n");
+    write_file(path("in.ndjson"), trades(10) + "garbage\n\n[1]\n{\"sym\":\"S1\",\"px\":\"bad\",\"qty\":1,\"ts\":1}\n");
     RunResult r = run({"query", "-e", "SELECT sym, SUM(px) AS s FROM t GROUP BY sym EMIT FINAL", "--input",
                        path("in.ndjson"), "--output", path("out.ndjson"), "--stats", path("stats.json")});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    std::string stats = slurp(path("stats.json"));
+    std::string stats = read_file(path("stats.json"));
     EXPECT_NE(stats.find("\"records_in\":13"), std::string::npos) << stats;
     EXPECT_NE(stats.find("\"records_rejected\":2"), std::string::npos) << stats;
     EXPECT_NE(stats.find("\"records_processed\":11"), std::string::npos) << stats;
     EXPECT_NE(stats.find("\"type_mismatch\":1"), std::string::npos) << stats;
     EXPECT_NE(stats.find("\"rows_out\":7"), std::string::npos) << stats;
-    EXPECT_EQ(sorted_lines(slurp(path("out.ndjson"))).size(), 7u);
+    EXPECT_EQ(sorted_lines(read_file(path("out.ndjson"))).size(), 7u);
 }
 
 TEST_F(Cli, ShardCountDoesNotChangeResults) {
-    spit(path("in.ndjson"), trades(5000));
+    write_file(path("in.ndjson"), trades(5000));
     const std::string sql =
         "SELECT sym, _WINDOW_START AS ws, COUNT(*) AS n, SUM(qty) AS q, MAX(px) AS m FROM t GROUP BY sym "
         "WINDOW TUMBLING(ts, INTERVAL '1' MINUTE)";
@@ -205,7 +194,7 @@ TEST_F(Cli, ShardCountDoesNotChangeResults) {
 TEST_F(Cli, WindowedQueryOverAPipe) {
     const std::string sql = "SELECT sym, _WINDOW_START AS ws, COUNT(*) AS n FROM t GROUP BY sym "
                             "WINDOW TUMBLING(ts, INTERVAL '1' MINUTE) WITH ('watermark.idle_timeout' = '50ms')";
-    spit(path("in.ndjson"), trades(600));
+    write_file(path("in.ndjson"), trades(600));
     RunResult from_file = run({"query", "-e", sql, "--input", path("in.ndjson"), "--shards", "2"});
     ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
     RunResult from_pipe = run({"query", "-e", sql, "--shards", "2"}, trades(600), true);
@@ -215,17 +204,17 @@ TEST_F(Cli, WindowedQueryOverAPipe) {
 }
 
 TEST_F(Cli, DeadLetterFileHoldsLateRecordsAsTheyArrived) {
-    spit(path("in.ndjson"), "{\"k\":\"a\",\"ts\":5000}\n{\"k\":\"b\", \"ts\":100}\n{\"k\":\"a\",\"ts\":7000}\n");
+    write_file(path("in.ndjson"), "{\"k\":\"a\",\"ts\":5000}\n{\"k\":\"b\", \"ts\":100}\n{\"k\":\"a\",\"ts\":7000}\n");
     const std::string sql = "SELECT k, COUNT(*) AS n FROM t GROUP BY k WINDOW TUMBLING(ts, 1s) "
                             "WITH ('late.data.strategy' = 'dead_letter')";
     for (const char* shards : {"1", "2"}) {
         RunResult r = run({"query", "-e", sql, "--input", path("in.ndjson"), "--shards", shards, "--dead-letter",
                            path("late.ndjson"), "--stats", path("stats.json")});
         ASSERT_EQ(r.exit_code, 0) << r.err;
-        EXPECT_EQ(slurp(path("late.ndjson")),
+        EXPECT_EQ(read_file(path("late.ndjson")),
                   "{\"reason\":\"late\",\"event_time\":100,\"watermark\":5000,\"record\":{\"k\":\"b\", \"ts\":100}}\n")
             << shards << " shard(s)";
-        const std::string stats = slurp(path("stats.json"));
+        const std::string stats = read_file(path("stats.json"));
         EXPECT_NE(stats.find("\"late_dropped\":1"), std::string::npos) << stats;
         EXPECT_NE(stats.find("\"dead_lettered\":1"), std::string::npos) << stats;
         EXPECT_EQ(sorted_lines(r.out).size(), 2u);
@@ -242,7 +231,7 @@ TEST_F(Cli, DeadLetterModeKeepsLargeRecords) {
     const std::string pad(1048576 - 60, 'x');
     for (const char* k : {"a", "b", "c", "d"}) in += "{\"k\":\"" + std::string(k) + "\",\"ts\":5000,\"pad\":\"" + pad + "\"}\n";
     for (const char* k : {"a", "b", "c", "d"}) in += "{\"k\":\"" + std::string(k) + "\",\"ts\":100,\"pad\":\"" + pad + "\"}\n";
-    spit(path("in.ndjson"), in);
+    write_file(path("in.ndjson"), in);
     // EMIT CHANGES routes records to their owners; EMIT FINAL combines where they are read.
     for (const char* emit : {"EMIT CHANGES", "EMIT FINAL"}) {
         RunResult r = run({"query", "-e",
@@ -252,16 +241,16 @@ TEST_F(Cli, DeadLetterModeKeepsLargeRecords) {
                            "--stats", path("stats.json")});
         ASSERT_EQ(r.exit_code, 0) << r.err;
         EXPECT_EQ(sorted_lines(r.out).size(), 4u) << emit;
-        const std::string stats = slurp(path("stats.json"));
+        const std::string stats = read_file(path("stats.json"));
         EXPECT_NE(stats.find("\"records_rejected\":0"), std::string::npos) << emit << stats;
         EXPECT_NE(stats.find("\"late_dropped\":4"), std::string::npos) << emit << stats;
         EXPECT_NE(stats.find("\"dead_lettered\":4"), std::string::npos) << emit << stats;
-        EXPECT_EQ(sorted_lines(slurp(path("late.ndjson"))).size(), 4u) << emit;
+        EXPECT_EQ(sorted_lines(read_file(path("late.ndjson"))).size(), 4u) << emit;
     }
 }
 
 TEST_F(Cli, ArrivalTimeWindowsCountEveryRecord) {
-    spit(path("in.ndjson"), trades(1000));
+    write_file(path("in.ndjson"), trades(1000));
     RunResult r = run({"query", "-e",
                        "SELECT _WINDOW_START AS ws, COUNT(*) AS n FROM t WINDOW TUMBLING(_TIMESTAMP, INTERVAL '1' HOUR)",
                        "--input", path("in.ndjson"), "--shards", "2"});
@@ -277,7 +266,7 @@ TEST_F(Cli, ArrivalTimeWindowsCountEveryRecord) {
 }
 
 TEST_F(Cli, CreateStreamAndDistinctRun) {
-    spit(path("in.ndjson"), trades(500));
+    write_file(path("in.ndjson"), trades(500));
     RunResult named = run({"query", "-e", "CREATE STREAM volumes AS SELECT sym, SUM(qty) AS q FROM t GROUP BY sym EMIT FINAL",
                            "--input", path("in.ndjson"), "--shards", "2"});
     ASSERT_EQ(named.exit_code, 0) << named.err;
@@ -288,7 +277,7 @@ TEST_F(Cli, CreateStreamAndDistinctRun) {
 }
 
 TEST_F(Cli, RowsWindowsGiveTheSameRowsOnEveryShardCount) {
-    spit(path("in.ndjson"), trades(3000));
+    write_file(path("in.ndjson"), trades(3000));
     const std::string sql =
         "SELECT sym, ts, AVG(px) OVER (ROWS WINDOW BUFFER 10 ROWS PARTITION BY sym ORDER BY ts) AS ma, "
         "LAG(px, 2) OVER (ROWS WINDOW BUFFER 10 ROWS PARTITION BY sym ORDER BY ts) AS before FROM t";
@@ -305,13 +294,13 @@ TEST_F(Cli, HugeKeysAreCountedNotFatal) {
     std::string in;
     for (int i = 0; i < 6; ++i) in += "{\"k\":\"" + std::string(1500000, static_cast<char>('a' + i)) + "\",\"v\":1}\n";
     in += trades(50);
-    spit(path("in.ndjson"), in);
+    write_file(path("in.ndjson"), in);
     for (const char* emit : {"EMIT CHANGES", "EMIT FINAL"}) {
         RunResult r = run({"query", "-e", std::string("SELECT k, SUM(v) AS s FROM t GROUP BY k ") + emit, "--input",
                            path("in.ndjson"), "--output", path("out.ndjson"), "--shards", "2",
                            "--max-record-bytes", "4000000", "--stats", path("stats.json")});
         ASSERT_EQ(r.exit_code, 0) << r.err;
-        const std::string stats = slurp(path("stats.json"));
+        const std::string stats = read_file(path("stats.json"));
         auto counter = [&](const std::string& name) {
             const auto at = stats.find("\"" + name + "\":");
             return at == std::string::npos ? -1L : std::stol(stats.substr(at + name.size() + 3));
@@ -361,7 +350,7 @@ TEST_F(Cli, CheckAcceptsTheDemoConfig) {
 // pinned to CPUs this process may use.
 TEST_F(Cli, CheckAcceptsTheTunedHostConfig) {
     const std::string original = example("tuned-host.toml");
-    std::string text = slurp(original);
+    std::string text = read_file(original);
     const auto at = text.find("cpus = \"2-5\"");
     ASSERT_NE(at, std::string::npos);
     const auto line = std::count(text.begin(), text.begin() + static_cast<long>(at), '\n') + 1;
@@ -381,7 +370,7 @@ TEST_F(Cli, CheckAcceptsTheTunedHostConfig) {
             ++n;
         }
     text.replace(at, 12, "cpus = \"" + cpus + "\"");
-    spit(path("tuned.toml"), text);
+    write_file(path("tuned.toml"), text);
     RunResult r = run({"check", "--config", path("tuned.toml")});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto shards = std::count(cpus.begin(), cpus.end(), ',') + 1;
@@ -411,7 +400,7 @@ TEST_F(Cli, CheckReportsAnUnknownKeyWithItsPosition) {
     std::string text = kCheckBase;
     text.replace(text.find("count = 1"), 9, "count = 1\nidel = \"busy\"");
     text += "sql = \"SELECT a FROM t\"\n";
-    spit(path("app.toml"), text);
+    write_file(path("app.toml"), text);
     RunResult r = run({"check", "--config", path("app.toml")});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_EQ(r.err, path("app.toml") + ":3:1: unknown key 'idel' in [shards] (known: count, cpus, idle)\n");
@@ -419,13 +408,13 @@ TEST_F(Cli, CheckReportsAnUnknownKeyWithItsPosition) {
 }
 
 TEST_F(Cli, CheckReportsBadSqlWithTheQueryAndItsLine) {
-    spit(path("app.toml"), std::string(kCheckBase) + "sql = \"\"\"\nSELECT symbol, COUNT(*)\nFORM trades\"\"\"\n");
+    write_file(path("app.toml"), std::string(kCheckBase) + "sql = \"\"\"\nSELECT symbol, COUNT(*)\nFORM trades\"\"\"\n");
     RunResult r = run({"check", "--config", path("app.toml")});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_EQ(r.err, path("app.toml") + ":16:1: query 'volumes': line 2:1: expected FROM, found 'FORM'\n");
     // The same from a file named by sql_file.
-    spit(path("q.sql"), "SELECT symbol,\n  COUNT(*) FORM trades\n");
-    spit(path("app.toml"), std::string(kCheckBase) + "sql_file = \"q.sql\"\n");
+    write_file(path("q.sql"), "SELECT symbol,\n  COUNT(*) FORM trades\n");
+    write_file(path("app.toml"), std::string(kCheckBase) + "sql_file = \"q.sql\"\n");
     r = run({"check", "--config", path("app.toml")});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find(path("app.toml") + ":16:1: query 'volumes': line 2:"), std::string::npos) << r.err;

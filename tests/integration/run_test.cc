@@ -26,23 +26,17 @@
 #include <thread>
 #include <vector>
 
+#include "../support/files.h"
+
 extern char** environ;
 
 namespace {
 
+using sluice::testing::read_file;
+using sluice::testing::TempDir;
+using sluice::testing::write_file;
+
 std::string g_sluice;
-
-std::string slurp(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
-
-void spit(const std::string& path, const std::string& text) {
-    std::ofstream f(path, std::ios::binary | std::ios::trunc);
-    f << text;
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
     std::vector<std::string> out;
@@ -109,7 +103,7 @@ long counter(const std::string& stats, const std::string& name) {
 // taken what was sent, so a drain now loses nothing.
 bool wait_for_lines(const std::string& file, std::size_t n) {
     for (int i = 0; i < 1000; ++i) {
-        if (lines_of(slurp(file)).size() >= n) return true;
+        if (lines_of(read_file(file)).size() >= n) return true;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return false;
@@ -117,24 +111,19 @@ bool wait_for_lines(const std::string& file, std::size_t n) {
 
 class Appliance : public ::testing::Test {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/sluice-run-XXXXXX";
-        ASSERT_NE(mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-    }
+    void SetUp() override { ASSERT_FALSE(dir_.path().empty()); }
     void TearDown() override {
         if (pid_ > 0) {
             ::kill(pid_, SIGKILL);
             ::waitpid(pid_, nullptr, 0);
         }
-        std::filesystem::remove_all(dir_);
     }
 
-    std::string path(const std::string& name) const { return dir_ + "/" + name; }
+    std::string path(const std::string& name) const { return dir_.file(name); }
 
     // Starts `sluice run` on config text; true once it printed "ready".
     bool start(const std::string& config) {
-        spit(path("app.toml"), config);
+        write_file(path("app.toml"), config);
         posix_spawn_file_actions_t fa;
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, 1, path("stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -147,7 +136,7 @@ protected:
         posix_spawn_file_actions_destroy(&fa);
         if (rc != 0) return false;
         for (int i = 0; i < 1000; ++i) {  // up to 10 s
-            if (slurp(path("stderr")).find("sluice: ready") != std::string::npos) return true;
+            if (read_file(path("stderr")).find("sluice: ready") != std::string::npos) return true;
             int status;
             if (::waitpid(pid_, &status, WNOHANG) == pid_) {
                 exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -173,10 +162,10 @@ protected:
         return -1;
     }
 
-    std::string err() const { return slurp(path("stderr")); }
-    std::string stats() const { return slurp(path("stats.json")); }
+    std::string err() const { return read_file(path("stderr")); }
+    std::string stats() const { return read_file(path("stats.json")); }
 
-    std::string dir_;
+    TempDir dir_{"sluice-run"};
     pid_t pid_ = -1;
     int exit_code_ = -1;
 };
@@ -237,7 +226,7 @@ TEST_F(Appliance, UdpAndTcpRecordsAreCountedExactly) {
     EXPECT_EQ(counter(s, "records_in"), 6000) << s;
     EXPECT_EQ(counter(s, "records_processed"), 6000) << s;
     EXPECT_EQ(counter(s, "records_rejected"), 0) << s;
-    std::vector<std::string> rows = lines_of(slurp(path("out.ndjson")));
+    std::vector<std::string> rows = lines_of(read_file(path("out.ndjson")));
     std::sort(rows.begin(), rows.end());
     // Each symbol: 600 UDP records of 1 and 600 TCP records of 2.
     std::vector<std::string> want;
@@ -293,7 +282,7 @@ TEST_F(Appliance, UdpOverloadKeepsTheBooksBalanced) {
     EXPECT_GT(in, 0) << s;
     EXPECT_EQ(in, counter(s, "records_processed") + counter(s, "overload_dropped") + counter(s, "records_rejected")) << s;
     EXPECT_EQ(counter(s, "rows_out"), counter(s, "records_processed")) << s;
-    EXPECT_EQ(static_cast<long>(lines_of(slurp(path("out.ndjson"))).size()), counter(s, "rows_out"));
+    EXPECT_EQ(static_cast<long>(lines_of(read_file(path("out.ndjson"))).size()), counter(s, "rows_out"));
     // Every datagram taken is 25 records; what the kernel dropped before that is reported, not hidden.
     const std::string sources = s.substr(s.find("\"sources\""));
     const long datagrams = counter(sources, "datagrams");
@@ -319,7 +308,7 @@ TEST_F(Appliance, TcpUnderLoadLosesNothing) {
         });
     for (auto& t : senders) t.join();
     // Everything sent was taken before the drain: wait until the rows are out.
-    for (int i = 0; i < 500 && lines_of(slurp(path("out.ndjson"))).size() < 200000; ++i)
+    for (int i = 0; i < 500 && lines_of(read_file(path("out.ndjson"))).size() < 200000; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     ASSERT_EQ(stop(), 0) << err();
     const std::string s = stats();
@@ -409,7 +398,7 @@ TEST_F(Appliance, DrainWithoutFlushDropsOpenWindows) {
         ASSERT_TRUE(wait_for_lines(path("seen.ndjson"), 50)) << err();
         ASSERT_EQ(stop(), 0) << err();
         EXPECT_EQ(counter(stats(), "records_in"), 50) << stats();
-        const auto rows = lines_of(slurp(path("out.ndjson")));
+        const auto rows = lines_of(read_file(path("out.ndjson")));
         EXPECT_EQ(rows.size(), flush ? 5u : 0u) << (flush ? "flush" : "no flush");
         std::filesystem::remove(path("out.ndjson"));
         std::filesystem::remove(path("seen.ndjson"));

@@ -19,6 +19,7 @@
 #include "../../../src/exec/window_assign.h"
 #include "../../../src/exec/window_set.h"
 #include "../../support/collected_text.h"
+#include "../../support/values.h"
 #include "../../support/flat_record.h"
 #include "sluice/arena.h"
 #include "sluice/base.h"
@@ -30,6 +31,12 @@
 
 namespace sluice {
 namespace {
+
+using testing::I;
+using testing::D;
+using testing::S;
+using testing::B;
+using testing::N;
 
 // ================================================================ accumulators
 
@@ -56,11 +63,6 @@ private:
     std::vector<uint64_t> state_;  // 8-byte aligned storage
 };
 
-Value I(int64_t v) { return Value::of_int(v); }
-Value D(double v) { return Value::of_double(v); }
-Value S(const char* s) { return Value::of_string(s, static_cast<uint32_t>(std::strlen(s))); }
-Value B(bool b) { return Value::of_bool(b); }
-Value N() { return Value::null(); }
 
 ::testing::AssertionResult same_value(const Value& a, const Value& b) {
     if (a.type != b.type)

@@ -23,6 +23,7 @@
 #include "collected_text.h"
 #include "counting_new.h"
 #include "flat_record.h"
+#include "values.h"
 #include "sluice/exec.h"
 #include "sluice/hash.h"
 #include "sluice/out_buffer.h"
@@ -32,14 +33,15 @@
 namespace sluice {
 namespace {
 
+using testing::I;
+using testing::D;
+using testing::S;
+using testing::N;
+
 // ---------------------------------------------------------------- flat JSON objects
 
 using testing::parse_flat;
 
-Value I(int64_t v) { return Value::of_int(v); }
-Value D(double v) { return Value::of_double(v); }
-Value S(const char* s) { return Value::of_string(s, static_cast<uint32_t>(std::strlen(s))); }
-Value N() { return Value::null(); }
 
 ::testing::AssertionResult same_value(const Value& a, const Value& b) {
     if (a.type != b.type)

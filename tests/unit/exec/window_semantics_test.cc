@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../../support/collected_text.h"
+#include "../../support/values.h"
 #include "sluice/exec.h"
 #include "sluice/out_buffer.h"
 #include "sluice/sql.h"
@@ -18,12 +19,13 @@
 namespace sluice {
 namespace {
 
+using testing::I;
+using testing::S;
+
 using testing::collect;
 
 using Fields = std::map<std::string, Value>;
 
-Value I(int64_t v) { return Value::of_int(v); }
-Value S(const char* s) { return Value::of_string(s, static_cast<uint32_t>(std::strlen(s))); }
 
 // One shard fed by one source (or several), like QueryShard: the source's
 // watermark before each record rides with it; watermark messages follow
