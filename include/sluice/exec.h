@@ -35,6 +35,17 @@ struct EvalContext {
     uint64_t* type_mismatch = nullptr;  // bumped for every value NULLed by a wrong type
 };
 
+// The context of one decoded record (pre-aggregation expressions).
+inline EvalContext record_context(const Value* fields, int64_t arrival_ms, Arena* scratch,
+                                  uint64_t* type_mismatch) noexcept {
+    EvalContext ctx;
+    ctx.fields = fields;
+    ctx.arrival_ms = arrival_ms;
+    ctx.scratch = scratch;
+    ctx.type_mismatch = type_mismatch;
+    return ctx;
+}
+
 Value eval(const ExprPool& pool, ExprId id, const EvalContext& ctx) noexcept;
 // SQL truth: true only for a TRUE value (NULL and FALSE are not true).
 bool eval_predicate(const ExprPool& pool, ExprId id, const EvalContext& ctx) noexcept;

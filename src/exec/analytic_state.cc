@@ -107,11 +107,7 @@ bool AnalyticPrepare::run(const Value* fields, int64_t arrival_ms, PreparedRecor
     Impl& im = *impl_;
     const ExprPool& pool = im.plan.exprs;
     if (im.reset_scratch) im.scratch.reset();
-    EvalContext ctx;
-    ctx.fields = fields;
-    ctx.arrival_ms = arrival_ms;
-    ctx.scratch = &im.scratch;
-    ctx.type_mismatch = &counters.type_mismatch;
+    const EvalContext ctx = record_context(fields, arrival_ms, &im.scratch, &counters.type_mismatch);
     if (im.has_where && !im.where.holds(pool, ctx)) return false;
 
     out.key_len = im.key.encode(fields, pool, ctx);
@@ -245,12 +241,8 @@ void AnalyticState::on_record(uint64_t hash, const uint8_t* key, uint32_t key_le
     const uint64_t rows_now = c + 1;
     std::memcpy(block, &rows_now, sizeof rows_now);
 
-    EvalContext ctx;
-    ctx.fields = fields;
+    EvalContext ctx = record_context(fields, arrival_ms, &im.scratch, &im.counters.type_mismatch);
     ctx.analytics = im.analytics.data();
-    ctx.arrival_ms = arrival_ms;
-    ctx.scratch = &im.scratch;
-    ctx.type_mismatch = &im.counters.type_mismatch;
     const ExprPool& ex = im.plan.exprs;
     Arena& arena = im.table.arena();
     uint64_t& mismatch = im.counters.type_mismatch;

@@ -96,11 +96,7 @@ Prepare::Outcome Prepare::run(const Value* fields, int64_t arrival_ms, PreparedR
     Impl& im = *impl_;
     const ExprPool& pool = im.plan.exprs;
     if (im.reset_scratch) im.scratch.reset();
-    EvalContext ctx;
-    ctx.fields = fields;
-    ctx.arrival_ms = arrival_ms;
-    ctx.scratch = &im.scratch;
-    ctx.type_mismatch = &counters.type_mismatch;
+    const EvalContext ctx = record_context(fields, arrival_ms, &im.scratch, &counters.type_mismatch);
 
     if (im.has_where && !im.where.holds(pool, ctx)) return Outcome::Filtered;
 

@@ -57,11 +57,7 @@ bool Projector::on_record(const Value* fields, int64_t arrival_ms) noexcept {
     ++im.counters.records_processed;  // filtered or past LIMIT, the record was handled
     if (im.written >= im.limit) return false;
     if (im.reset_scratch) im.scratch.reset();
-    EvalContext ctx;
-    ctx.fields = fields;
-    ctx.arrival_ms = arrival_ms;
-    ctx.scratch = &im.scratch;
-    ctx.type_mismatch = &im.counters.type_mismatch;
+    const EvalContext ctx = record_context(fields, arrival_ms, &im.scratch, &im.counters.type_mismatch);
     const ExprPool& pool = im.plan.exprs;
     if (im.has_where && !im.where.holds(pool, ctx)) return true;
     if (im.all_fields) [[likely]] {
