@@ -100,9 +100,9 @@ struct AppShard::Io {
         const std::vector<uint32_t>* feeds;
         void on_lines(const char* p, std::size_t n) { io->feed(*feeds, p, n, false); }
         void on_oversize() {
-            for (const uint32_t q : *feeds) (*io->pipelines)[q]->on_oversize();
+            for (const uint32_t q : *feeds) (*io->pipelines)[q]->on_rejected_line();
         }
-        void on_reject(const char*, std::size_t) { on_oversize(); }
+        void on_reject(const char*, std::size_t) { on_oversize(); }  // a line cut by a reset
     };
 
     // OutBuffer sink of a network sink. A TCP sink under on_full = "block"

@@ -79,10 +79,10 @@ void QueryPipeline::on_block(const char* p, std::size_t len, int64_t arrival_ms,
             ++counters_.records_in;
             on_record();
         },
-        [this] { on_oversize(); });
+        [this] { on_rejected_line(); });
 }
 
-void QueryPipeline::on_oversize() noexcept {
+void QueryPipeline::on_rejected_line() noexcept {
     ++counters_.records_in;
     ++counters_.records_rejected;
 }

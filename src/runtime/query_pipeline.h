@@ -62,8 +62,9 @@ public:
     // whose owner's ring is full is counted as overload_dropped (datagram
     // ingest); otherwise the shard waits (backpressure).
     void on_block(const char* p, std::size_t len, int64_t arrival_ms, bool drop_when_full);
-    // A line over max_record_bytes: rejected and counted.
-    void on_oversize() noexcept;
+    // A line that is no record (over max_record_bytes, or cut by a
+    // connection reset): rejected and counted.
+    void on_rejected_line() noexcept;
     // After a read: the source's watermark goes out behind the records it covers.
     void end_chunk();
     // The source is exhausted, or the shard drains: partials, then the end

@@ -106,7 +106,7 @@ void QueryShard::read_chunk() {
     const int64_t arrival_ms = wall_ms();
     const bool more = reader_->next_blocks(
         [&q, arrival_ms](const char* p, std::size_t len) { q.on_block(p, len, arrival_ms, false); },
-        [&q] { q.on_oversize(); });
+        [&q] { q.on_rejected_line(); });
     if (reader_->error() != 0) fail(std::string("cannot read input: ") + std::strerror(reader_->error()));
     q.end_chunk();
     if (!more || q.limit_hit()) q.end_source();
