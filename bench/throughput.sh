@@ -47,43 +47,15 @@ done
 CONFIGS=("--shards 1" "--shards 2 --parallel-read")
 
 # --- build -------------------------------------------------------------------
-if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-    if [[ ! -f $BUILD/build.ninja ]]; then
-        meson setup "$BUILD" --buildtype=release >&2 || die "meson setup $BUILD failed"
-    fi
-    meson compile -C "$BUILD" -j "$JOBS" sluice sluice-gen >&2 || die "build failed"
-fi
+build_binaries "$BUILD" "$JOBS" sluice sluice-gen
 SLUICE=$BUILD/sluice
 GEN=$BUILD/tools/sluice-gen
 [[ -x $SLUICE ]] || die "$SLUICE not found (build it, or set BUILD=)"
 [[ -x $GEN ]] || die "$GEN not found (build it, or set BUILD=)"
-BUILDTYPE=$(meson introspect "$BUILD" --buildoptions 2>/dev/null |
-    python3 -c 'import json,sys; print(next((o["value"] for o in json.load(sys.stdin) if o["name"] == "buildtype"), "?"))' ||
-    echo "?")
+BUILDTYPE=$(build_type "$BUILD")
 
 # --- data sets ---------------------------------------------------------------
 mkdir -p "$DATA/sql"
-dataset_file() { echo "$DATA/$1.ndjson"; }
-
-# A data set is reused when its sidecar says it holds the same N records and
-# the file still has the size it was written with.
-ensure_dataset() {
-    local ds=$1 file meta want
-    file=$(dataset_file "$ds")
-    meta=$file.meta
-    want="scenario=$ds count=$N"
-    if [[ -s $file && -f $meta && $(<"$meta") == "$want bytes=$(stat -c %s "$file")" ]]; then
-        echo "data: reusing $file ($N records)" >&2
-    else
-        echo "data: generating $file ($N records)" >&2
-        rm -f "$meta"
-        "$GEN" --scenario "$ds" --count "$N" --output "$file.tmp" || die "sluice-gen failed for $ds"
-        mv "$file.tmp" "$file"
-        echo "$want bytes=$(stat -c %s "$file")" >"$meta"
-    fi
-    cat "$file" >/dev/null  # into the page cache: the runs measure the engine, not the disk
-}
-
 declare -A SEEN_DS
 for sc in $SCENARIOS; do
     ds=${DATASET[$sc]}
