@@ -63,7 +63,10 @@ Result<Fd> open_socket(const Endpoint& ep, int type, const char* proto, int rcvb
     if (type == SOCK_STREAM && setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
         return sys_error("cannot set SO_REUSEADDR on", proto, ep, errno);
     }
-    if (rcvbuf > 0 && setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0) {
+    // SO_RCVBUFFORCE passes net.core.rmem_max when the process may (CAP_NET_ADMIN);
+    // otherwise the kernel caps SO_RCVBUF at rmem_max (scripts/tune-host.sh raises it).
+    if (rcvbuf > 0 && setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0 &&
+        setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0) {
         return sys_error("cannot set SO_RCVBUF on", proto, ep, errno);
     }
     if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&ep.addr), ep.len) < 0) {

@@ -123,18 +123,18 @@ io_uring_sqe* Uring::get_sqe_slow() noexcept {
 
 int Uring::submit() noexcept {
     if (!io_uring_sq_ready(&ring_)) return 0;
-    return io_uring_submit(&ring_);
+    return entered(io_uring_submit(&ring_));
 }
 
 int Uring::poll() noexcept {
     if (features_.mode == Features::Mode::defer_taskrun) {
         // Deferred completions are posted only inside io_uring_enter.
-        return io_uring_submit_and_get_events(&ring_);
+        return entered(io_uring_submit_and_get_events(&ring_));
     }
     // Enter only when there is something to submit or the kernel asks for it.
     const unsigned kflags = __atomic_load_n(ring_.sq.kflags, __ATOMIC_RELAXED);
     if (io_uring_sq_ready(&ring_) || (kflags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))) {
-        return io_uring_submit_and_get_events(&ring_);
+        return entered(io_uring_submit_and_get_events(&ring_));
     }
     return 0;
 }
@@ -145,7 +145,7 @@ int Uring::wait(std::chrono::nanoseconds timeout) noexcept {
     ts.tv_sec = ns / 1'000'000'000;
     ts.tv_nsec = ns % 1'000'000'000;
     io_uring_cqe* cqe = nullptr;
-    const int ret = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    const int ret = entered(io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr));
     return ret < 0 ? ret : 0;
 }
 

@@ -95,6 +95,7 @@ public:
             ++n;
         }
         if (n) io_uring_cq_advance(&ring_, n);
+        counts_.completed += n;
         return n;
     }
 
@@ -102,17 +103,32 @@ public:
     // can (Linux >= 6.0), else queues an async cancel (its CQE kind is internal).
     void cancel_fd(int fd) noexcept;
 
+    // What this ring did, for the metrics endpoint (plain counters: only the
+    // owning shard touches the ring).
+    struct Counts {
+        uint64_t enters = 0;      // io_uring_enter calls made through submit/poll/wait
+        uint64_t submitted = 0;   // SQEs the kernel took
+        uint64_t completed = 0;   // CQEs seen
+    };
+    [[nodiscard]] const Counts& counts() const noexcept { return counts_; }
+
     // Buffer group ids for provided buffer rings, unique on this ring.
     [[nodiscard]] uint16_t next_buffer_group() noexcept { return next_bgid_++; }
 
 private:
     Uring() = default;
     io_uring_sqe* get_sqe_slow() noexcept;
+    int entered(int ret) noexcept {
+        ++counts_.enters;
+        if (ret > 0) counts_.submitted += static_cast<unsigned>(ret);
+        return ret;
+    }
 
     io_uring ring_{};
     Features features_;
     bool initialized_ = false;
     uint16_t next_bgid_ = 0;
+    Counts counts_;
 };
 
 }  // namespace sluice::net

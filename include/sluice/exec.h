@@ -193,6 +193,10 @@ public:
 
     std::size_t group_count() const noexcept;
     std::size_t state_bytes() const noexcept;
+    // Windows (or sessions) holding state on this shard; 0 without windows.
+    std::size_t open_windows() const noexcept;
+    // The minimum watermark over the sources (kWatermarkMin before any).
+    int64_t watermark() const noexcept;
 
 private:
     struct Impl;

@@ -171,5 +171,7 @@ bool QueryState::finished() const noexcept { return impl_->finished(); }
 bool QueryState::limit_reached() const noexcept { return impl_->limit_reached(); }
 std::size_t QueryState::group_count() const noexcept { return impl_->group_count(); }
 std::size_t QueryState::state_bytes() const noexcept { return impl_->state_bytes(); }
+std::size_t QueryState::open_windows() const noexcept { return impl_->open_windows(); }
+int64_t QueryState::watermark() const noexcept { return impl_->sources_.min(); }
 
 }  // namespace sluice

@@ -521,6 +521,11 @@ struct alignas(kCacheLine) QueryState::Impl {
         return 0;
     }
 
+    std::size_t open_windows() const noexcept {
+        if (mode_ == Mode::Session) return sessions_->live();
+        return windowed_ ? windows_.size() + owned_.size() : 0;
+    }
+
     std::size_t state_bytes() const noexcept {
         std::size_t n = table_->memory_bytes() + windows_.memory_bytes() + scratch_.reserved_bytes() +
                         outbox_.bytes.capacity();

@@ -22,6 +22,7 @@ namespace {
 constexpr std::size_t kTcpBlockBytes = 16384;  // one receive; a line spanning reads is handed out alone
 constexpr std::size_t kCompletionBatch = 256;
 constexpr uint32_t kShortWaits = 200;  // idle rounds of 50 us before waits of 1 ms
+constexpr uint64_t kPublishNs = 10'000'000;  // metrics are at most this old
 
 
 }  // namespace
@@ -142,7 +143,10 @@ struct AppShard::Io {
 };
 
 AppShard::AppShard(const AppShardSetup& setup, AppShared& shared)
-    : setup_(setup), shared_(shared) {}
+    : setup_(setup),
+      shared_(shared),
+      metrics_(std::make_unique<MetricsSlot>(shared.config->queries.size(), shared.config->sources.size(),
+                                             shared.config->sinks.size())) {}
 
 AppShard::~AppShard() = default;
 
@@ -165,7 +169,7 @@ void AppShard::run() {
         if (error_.empty() && !p->error().empty()) error_ = p->error();
     }
     flush_sinks_at_exit();
-    collect_source_totals();
+    publish_metrics();
     io_.reset();  // sources cancel their requests while the ring still exists
     // Release: the writer sees every buffer flushed above once it reads the decrement.
     shared_.running.fetch_sub(1, std::memory_order_release);
@@ -233,6 +237,7 @@ void AppShard::setup_on_thread() {
             uc.port = spec.listen.port;
             uc.buffers = cfg.limits.udp_buffers;
             uc.max_datagram = cfg.limits.udp_buffer_bytes;
+            uc.rcvbuf = static_cast<int>(spec.receive_buffer_bytes);
             auto src = net::UdpSource::open(*io.ring, uc, static_cast<uint8_t>(io.udp.size()));
             if (!src) return fail("source '" + spec.name + "': " + src.error().message);
             max_block = std::max(max_block, src.value()->max_block_bytes());
@@ -245,6 +250,7 @@ void AppShard::setup_on_thread() {
             tc.buffer_bytes = static_cast<unsigned>(kTcpBlockBytes);
             tc.max_record_bytes = cfg.limits.max_record_bytes;
             tc.max_connections = spec.max_connections;
+            tc.rcvbuf = static_cast<int>(spec.receive_buffer_bytes);
             auto src = net::TcpSource::open(*io.ring, tc, static_cast<uint8_t>(io.tcp.size()));
             if (!src) return fail("source '" + spec.name + "': " + src.error().message);
             max_block = std::max(max_block, src.value()->max_block_bytes());
@@ -336,6 +342,21 @@ void AppShard::collect_source_totals() {
     }
 }
 
+// Copies this shard's counters into its metrics slot (every kPublishNs, and
+// at exit). Sizes are fixed after set-up, so nothing here allocates.
+void AppShard::publish_metrics() {
+    collect_source_totals();
+    query_metrics_.resize(pipelines_.size());
+    for (std::size_t q = 0; q < pipelines_.size(); ++q) query_metrics_[q] = pipelines_[q]->metrics();
+    if (io_ && io_->ring) {
+        const auto& c = io_->ring->counts();
+        loop_metrics_.uring_enters = c.enters;
+        loop_metrics_.uring_submitted = c.submitted;
+        loop_metrics_.uring_completed = c.completed;
+    }
+    metrics_->publish(loop_metrics_, query_metrics_, source_totals_, sink_totals_);
+}
+
 bool AppShard::drain_all(void* self) {
     auto* shard = static_cast<AppShard*>(self);
     bool any = false;
@@ -348,6 +369,8 @@ bool AppShard::drain_all(void* self) {
 bool AppShard::pump_completions() {
     Io& io = *io_;
     io.now_ms = wall_ms();
+    const int64_t ingest_ns = monotonic_ns();
+    for (auto& p : pipelines_) p->set_ingest_ns(ingest_ns);
     io.completions.clear();
     io.completions.swap(io.deferred);
     io.take(io.completions);
@@ -415,9 +438,17 @@ void AppShard::loop() {
             if (s) s->poll(t);
         io.ring->submit();
         if (draining_ && (drained() || now - drain_started_ms_ > cfg.drain.timeout_ms)) return;
+        ++loop_metrics_.iterations;
+        if (t >= next_publish_ns_) {
+            publish_metrics();
+            next_publish_ns_ = t + kPublishNs;
+        }
         if (progressed) {
             idle_rounds_ = 0;
-        } else if (cfg.shards.idle == IdlePolicy::Adaptive) {
+            continue;
+        }
+        ++loop_metrics_.idle_iterations;
+        if (cfg.shards.idle == IdlePolicy::Adaptive) {
             // Sleep in the kernel until a completion or a timeout: short at
             // first (rows waiting for their flush deadline, other shards'
             // rings), longer once the shard has been idle for a while, so an

@@ -19,6 +19,7 @@
 #include "mesh.h"
 #include "output_writer.h"
 #include "query_pipeline.h"
+#include "shard_metrics.h"
 #include "sluice/plan.h"
 #include "topology.h"
 
@@ -64,24 +65,11 @@ public:
     // After the thread ended.
     const std::string& error() const { return error_; }
     const ShardCounters& counters(uint32_t query) const;
-    // Per configured source, this shard's socket: what the kernel delivered and dropped.
-    struct SourceTotals {
-        uint64_t datagrams = 0;       // udp
-        uint64_t kernel_dropped = 0;  // udp: dropped at the full socket buffer, never taken
-        uint64_t connections = 0;     // tcp: accepted
-        uint64_t bytes = 0;
-    };
+    // Per configured source and sink: this shard's socket and network sink.
     const std::vector<SourceTotals>& source_totals() const { return source_totals_; }
-    // Per configured sink, this shard's network sink (zero for stdout/file).
-    struct SinkTotals {
-        uint64_t rows = 0;           // handed to the kernel
-        uint64_t bytes = 0;
-        uint64_t datagrams = 0;      // udp
-        uint64_t rows_dropped = 0;   // every reason: busy, oversize, full (drop policy), closed, send failed, truncated
-        uint64_t connects = 0;       // tcp
-        uint64_t disconnects = 0;    // tcp
-    };
     const std::vector<SinkTotals>& sink_totals() const { return sink_totals_; }
+    // Live metrics, published by the shard every few milliseconds (any thread).
+    const MetricsSlot& metrics() const { return *metrics_; }
     // Sockets and the ring mode, for the start-up plan (set before `ready`).
     const std::string& description() const { return description_; }
 
@@ -99,6 +87,7 @@ private:
     bool drained() const;
     void flush_sinks_at_exit();
     void collect_source_totals();
+    void publish_metrics();
     void fail(std::string message);
     static bool drain_all(void* self);  // QueryPipeline wait hook
 
@@ -113,6 +102,10 @@ private:
     ShardCounters no_counters_;
     std::vector<SourceTotals> source_totals_;
     std::vector<SinkTotals> sink_totals_;
+    std::unique_ptr<MetricsSlot> metrics_;
+    LoopMetrics loop_metrics_;
+    std::vector<QueryMetrics> query_metrics_;  // scratch of publish_metrics
+    uint64_t next_publish_ns_ = 0;
     std::string description_;
     std::string error_;
 };

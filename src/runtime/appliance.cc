@@ -15,6 +15,8 @@
 
 #include "app_shard.h"
 #include "config.h"
+#include "log.h"
+#include "metrics_hub.h"
 #include "output_writer.h"
 #include "sluice/base.h"
 #include "sluice/runtime.h"
@@ -44,7 +46,7 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
     if (!cfg.shards.cpus.empty()) {
         auto t = Topology::load();
         if (!t) {
-            std::fprintf(stderr, "sluice: %s\n", t.error().message.c_str());
+            SLUICE_LOG_ERROR("%s", t.error().message.c_str());
             return 1;
         }
         topology.reset(t.value());
@@ -106,6 +108,18 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
         if (!cfg.shards.cpus.empty()) setups[s].cpu = static_cast<int>(cfg.shards.cpus[s]);
         app.push_back(std::make_unique<AppShard>(setups[s], shared));
     }
+    std::vector<const MetricsSlot*> slots;
+    for (auto& shard : app) slots.push_back(&shard->metrics());
+    MetricsHub metrics(cfg, std::move(slots));
+    auto metrics_port = metrics.listen();
+    if (!metrics_port) {
+        SLUICE_LOG_ERROR("%s", metrics_port.error().message.c_str());
+        for (int fd : sink_fds)
+            if (fd > STDERR_FILENO) ::close(fd);
+        return 1;
+    }
+    metrics.set_state(false, false, shards);
+
     std::vector<std::thread> threads;
     threads.reserve(shards);
     for (auto& shard : app) threads.emplace_back([&shard] { shard->run(); });
@@ -113,13 +127,16 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
 
     bool failed_start = shared.stop.load(std::memory_order_relaxed);
     if (!failed_start) {
-        std::fprintf(stderr, "sluice: %s, %u shard(s), idle %s\n", cfg.path.c_str(), shards,
-                     name_of(cfg.shards.idle));
-        for (auto& shard : app) std::fprintf(stderr, "sluice:   %s\n", shard->description().c_str());
+        SLUICE_LOG_INFO("%s, %u shard(s), idle %s", cfg.path.c_str(), shards, name_of(cfg.shards.idle));
+        for (auto& shard : app) SLUICE_LOG_INFO("  %s", shard->description().c_str());
         for (uint32_t q = 0; q < queries; ++q)
-            std::fprintf(stderr, "sluice:   query '%s' -> sink '%s' (%s)\n", cfg.queries[q].name.c_str(),
-                         cfg.queries[q].sink.c_str(), explain_routing(plans[q]).c_str());
-        std::fprintf(stderr, "sluice: ready\n");
+            SLUICE_LOG_INFO("  query '%s' -> sink '%s' (%s)", cfg.queries[q].name.c_str(),
+                            cfg.queries[q].sink.c_str(), explain_routing(plans[q]).c_str());
+        if (*metrics_port != 0)
+            SLUICE_LOG_INFO("  metrics on http://%s%s:%u/metrics and /health", cfg.metrics.listen.ipv6 ? "[" : "",
+                            (cfg.metrics.listen.host + (cfg.metrics.listen.ipv6 ? "]" : "")).c_str(),
+                            unsigned{*metrics_port});
+        SLUICE_LOG_INFO("ready");
     }
 
     // Write rows until every shard is done; a signal asks them to drain.
@@ -127,21 +144,24 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
     int64_t drain_deadline = INT64_MAX;
     for (;;) {
         const bool done = shared.running.load(std::memory_order_acquire) == 0;
+        metrics.tick();
         if (writer.drain()) continue;
         if (done) break;
         if (writer.failed()) shared.stop.store(true, std::memory_order_relaxed);
         const int sig = signals.wait(1);
         if (sig != 0) {
             if (++signals_seen == 1) {
-                std::fprintf(stderr, "sluice: %s: draining\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+                SLUICE_LOG_INFO("%s: draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
                 shared.drain.store(true, std::memory_order_relaxed);
                 drain_deadline = wall_ms() + cfg.drain.timeout_ms + 1000;
             } else {
-                std::fprintf(stderr, "sluice: second signal: stopping now\n");
+                SLUICE_LOG_WARN("second signal: stopping now");
                 shared.stop.store(true, std::memory_order_relaxed);
             }
         }
         if (wall_ms() > drain_deadline) shared.stop.store(true, std::memory_order_relaxed);
+        metrics.set_state(shared.drain.load(std::memory_order_relaxed), shared.stop.load(std::memory_order_relaxed),
+                          shared.running.load(std::memory_order_relaxed));
     }
     for (auto& t : threads) t.join();
     for (int fd : sink_fds)
@@ -150,12 +170,12 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
     int status = 0;
     for (auto& shard : app) {
         if (!shard->error().empty()) {
-            std::fprintf(stderr, "sluice: %s\n", shard->error().c_str());
+            SLUICE_LOG_ERROR("%s", shard->error().c_str());
             status = 1;
         }
     }
     if (!writer.error().empty()) {
-        std::fprintf(stderr, "sluice: %s\n", writer.error().c_str());
+        SLUICE_LOG_ERROR("%s", writer.error().c_str());
         status = 1;
     }
     if (failed_start) return 1;
@@ -166,7 +186,7 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
         ShardCounters total;
         for (auto& shard : app) add_counters(total, shard->counters(q));
         if (plans[q].limit) total.rows_out = writer.rows_written(row_groups[q]);
-        std::fprintf(stderr, "sluice: query '%s': %llu in, %llu processed, %llu rejected, %llu late, %llu overload, %llu rows\n",
+        SLUICE_LOG_INFO("query '%s': %llu in, %llu processed, %llu rejected, %llu late, %llu overload, %llu rows",
                      cfg.queries[q].name.c_str(), static_cast<unsigned long long>(total.records_in),
                      static_cast<unsigned long long>(total.records_processed),
                      static_cast<unsigned long long>(total.records_rejected),
@@ -177,10 +197,10 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
     }
     json += "],\"sources\":[";
     for (uint32_t src = 0; src < cfg.sources.size(); ++src) {
-        AppShard::SourceTotals sum;
+        SourceTotals sum;
         for (auto& shard : app) {
             if (src >= shard->source_totals().size()) continue;
-            const AppShard::SourceTotals& t = shard->source_totals()[src];
+            const SourceTotals& t = shard->source_totals()[src];
             sum.datagrams += t.datagrams;
             sum.kernel_dropped += t.kernel_dropped;
             sum.connections += t.connections;
@@ -188,7 +208,7 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
         }
         const bool udp = cfg.sources[src].type == SourceType::Udp;
         if (udp && sum.kernel_dropped != 0)
-            std::fprintf(stderr, "sluice: source '%s': the kernel dropped %llu datagrams at full socket buffers\n",
+            SLUICE_LOG_WARN("source '%s': the kernel dropped %llu datagrams at full socket buffers",
                          cfg.sources[src].name.c_str(), static_cast<unsigned long long>(sum.kernel_dropped));
         json += (src ? ",{" : "{") + std::string("\"name\":\"") + cfg.sources[src].name + "\",\"bytes\":" +
                 std::to_string(sum.bytes) +
@@ -199,10 +219,10 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
     }
     json += "],\"sinks\":[";
     for (uint32_t k = 0; k < cfg.sinks.size(); ++k) {
-        AppShard::SinkTotals sum;
+        SinkTotals sum;
         for (auto& shard : app) {
             if (k >= shard->sink_totals().size()) continue;
-            const AppShard::SinkTotals& t = shard->sink_totals()[k];
+            const SinkTotals& t = shard->sink_totals()[k];
             sum.rows += t.rows;
             sum.bytes += t.bytes;
             sum.datagrams += t.datagrams;
@@ -212,7 +232,7 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
         }
         const SinkType type = cfg.sinks[k].type;
         if (sum.rows_dropped != 0)
-            std::fprintf(stderr, "sluice: sink '%s': %llu rows could not be sent\n", cfg.sinks[k].name.c_str(),
+            SLUICE_LOG_WARN("sink '%s': %llu rows could not be sent", cfg.sinks[k].name.c_str(),
                          static_cast<unsigned long long>(sum.rows_dropped));
         json += (k ? ",{" : "{") + std::string("\"name\":\"") + cfg.sinks[k].name + "\",\"type\":\"" +
                 name_of(type) + "\"";
@@ -229,7 +249,7 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
     if (!stats_path.empty()) {
         FILE* f = stats_path == "-" ? stderr : std::fopen(stats_path.c_str(), "w");
         if (f == nullptr) {
-            std::fprintf(stderr, "sluice: cannot write stats '%s': %s\n", stats_path.c_str(), std::strerror(errno));
+            SLUICE_LOG_ERROR("cannot write stats '%s': %s", stats_path.c_str(), std::strerror(errno));
             return 1;
         }
         std::fputs(json.c_str(), f);

@@ -1,4 +1,5 @@
 #include "cli.h"
+#include "top.h"
 
 #include <signal.h>
 
@@ -32,6 +33,7 @@ constexpr const char* kUsage =
     "  explain  print the plan of a query: fields read, key, routing, state, emission\n"
     "  run      the appliance: receive records over UDP/TCP, run the configured queries, send rows\n"
     "  check    validate an appliance config and the SQL of its queries, without starting\n"
+    "  top      watch a running appliance: rates, drops, watermark lag, latency per shard\n"
     "\n"
     "sluice query (--sql FILE | -e SQL) [--input FILE|-] [--output FILE|-] [options]\n"
     "  --sql FILE             read the query from FILE\n"
@@ -55,6 +57,11 @@ constexpr const char* kUsage =
     "\n"
     "sluice check --config FILE\n"
     "  --config FILE          the TOML config (config/README.md); errors are FILE:LINE:COL: message\n"
+    "\n"
+    "sluice top [--url URL] [--interval SECONDS] [--count N]\n"
+    "  --url URL              the appliance's metrics endpoint (default http://127.0.0.1:9180/metrics)\n"
+    "  --interval SECONDS     refresh period (default 1)\n"
+    "  --count N              refreshes before exiting (default: until interrupted)\n"
     "\n"
     "  -h, --help             this text\n"
     "  --version              the version\n";
@@ -240,6 +247,8 @@ int cmd_check(Args& args) {
     out += "shards: " + std::to_string(cfg.shards.count) + ", " +
            (cfg.shards.cpus.empty() ? std::string("not pinned") : "cpus " + format_cpu_list(cfg.shards.cpus)) +
            ", idle " + name_of(cfg.shards.idle) + "\n";
+    out += cfg.metrics.enabled ? "metrics: http://" + cfg.metrics.listen.text + "/metrics and /health\n"
+                               : std::string("metrics: off\n");
     for (const SourceSpec& s : cfg.sources)
         out += "source " + s.name + ": " + name_of(s.type) + " on " + s.listen.text +
                (s.type == SourceType::Tcp ? ", up to " + std::to_string(s.max_connections) + " connections" : "") + "\n";
@@ -273,6 +282,31 @@ int cmd_run(Args& args) {
     return run_appliance(config_path, stats_path);
 }
 
+int cmd_top(Args& args) {
+    TopOptions o;
+    std::string v, err;
+    for (args.i = 1; args.i < args.items.size(); ++args.i) {
+        const std::string& a = args.items[args.i];
+        if (a == "--url") {
+            if (!args.next_value(a, o.url, err)) return usage_error(err);
+        } else if (a == "--interval") {
+            if (!args.next_value(a, v, err)) return usage_error(err);
+            char* end = nullptr;
+            o.interval_s = std::strtod(v.c_str(), &end);
+            if (end == v.c_str() || *end != '\0' || !(o.interval_s >= 0.05 && o.interval_s <= 3600))
+                return usage_error("--interval takes seconds from 0.05 to 3600, not '" + v + "'");
+        } else if (a == "--count") {
+            unsigned long long n = 0;
+            if (!args.next_value(a, v, err)) return usage_error(err);
+            if (!parse_uint(v, 1ull << 40, n)) return usage_error("--count takes a number, not '" + v + "'");
+            o.count = n;
+        } else {
+            return usage_error("unknown option '" + a + "' for top");
+        }
+    }
+    return run_top(o);
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -300,6 +334,14 @@ int run_cli(int argc, char** argv) {
                 return 0;
             }
         return cmd_query_or_explain(command, args);
+    }
+    if (command == "top") {
+        for (const auto& a : args.items)
+            if (a == "-h" || a == "--help") {
+                std::fputs(kUsage, stdout);
+                return 0;
+            }
+        return cmd_top(args);
     }
     if (command == "run" || command == "check") {
         for (const auto& a : args.items)

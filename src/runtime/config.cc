@@ -45,11 +45,36 @@ namespace {
 constexpr uint32_t kMaxShards = 256;  // as `sluice query --shards`
 constexpr uint64_t KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
 
-// Every error of one pass, reported in file order.
+// A message stays on its line: control characters (toml++ quotes the raw
+// input it saw, e.g. "saw 't\n'"; a TOML string may hold any) become escapes.
+std::string one_line(std::string s) {
+    const auto control = [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; };
+    if (std::none_of(s.begin(), s.end(), control)) return s;
+    std::string out;
+    for (const char c : s) {
+        if (!control(c)) {
+            out += c;
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else {
+            static const char kHex[] = "0123456789abcdef";
+            out += "\\x";
+            out += kHex[static_cast<unsigned char>(c) >> 4];
+            out += kHex[c & 0xf];
+        }
+    }
+    return out;
+}
+
+// Every error of one pass, reported in file order, one per line.
 class Diagnostics {
 public:
     explicit Diagnostics(std::string file) : file_(std::move(file)) {}
-    void add(ConfigPos pos, std::string message) { items_.push_back({pos, std::move(message)}); }
+    void add(ConfigPos pos, std::string message) { items_.push_back({pos, one_line(std::move(message))}); }
     bool empty() const { return items_.empty(); }
     Error error() {
         std::stable_sort(items_.begin(), items_.end(), [](const Item& a, const Item& b) {
@@ -318,10 +343,12 @@ public:
 
     void load(const toml::table& root) {
         TableReader r(root, "at the top level", d_);
-        r.allow_only({"shards", "limits", "drain", "sources", "sinks", "queries"});
+        r.allow_only({"shards", "limits", "drain", "metrics", "log", "sources", "sinks", "queries"});
         if (const toml::table* t = sub_table(r, "shards")) shards(TableReader(*t, "in [shards]", d_));
         if (const toml::table* t = sub_table(r, "limits")) limits(TableReader(*t, "in [limits]", d_));
         if (const toml::table* t = sub_table(r, "drain")) drain(TableReader(*t, "in [drain]", d_));
+        if (const toml::table* t = sub_table(r, "metrics")) metrics(TableReader(*t, "in [metrics]", d_));
+        if (const toml::table* t = sub_table(r, "log")) log(TableReader(*t, "in [log]", d_));
         for (const toml::table* t : table_array(r, "sources")) source(TableReader(*t, "in [[sources]]", d_));
         for (const toml::table* t : table_array(r, "sinks")) sink(TableReader(*t, "in [[sinks]]", d_));
         for (const toml::table* t : table_array(r, "queries")) query(TableReader(*t, "in [[queries]]", d_));
@@ -413,6 +440,20 @@ private:
         r.get_uint("timeout_ms", 1, 3600000, cfg_.drain.timeout_ms);
     }
 
+    void metrics(TableReader r) {
+        r.allow_only({"enabled", "listen"});
+        MetricsConfig& m = cfg_.metrics;
+        m.enabled = true;
+        m.pos = r.pos();
+        r.get_bool("enabled", m.enabled);
+        r.get_endpoint("listen", m.listen, false);
+    }
+
+    void log(TableReader r) {
+        r.allow_only({"summary_interval_s"});
+        r.get_uint("summary_interval_s", 0, 86400, cfg_.log.summary_interval_s);
+    }
+
     // Names are unique per kind; `first` remembers where each was defined.
     // Names also appear in stats JSON and logs: letters, digits, '_', '-', '.'.
     bool unique_name(TableReader& r, const char* kind, const std::string& name,
@@ -439,7 +480,7 @@ private:
     void source(TableReader r) {
         SourceSpec s;
         s.pos = r.pos();
-        r.allow_only({"name", "type", "listen", "max_connections"});
+        r.allow_only({"name", "type", "listen", "max_connections", "receive_buffer_bytes"});
         const bool named = r.get_name("name", s.name) && unique_name(r, "source", s.name, source_names_);
         if (r.get_enum<SourceType>("type", {{"udp", SourceType::Udp}, {"tcp", SourceType::Tcp}}, s.type, true))
             r.only_for("max_connections", {"tcp"}, "sources", name_of(s.type));
@@ -451,6 +492,7 @@ private:
                                              " source '" + o.name + "'");
         }
         r.get_uint("max_connections", 1, 65536, s.max_connections);
+        r.get_uint("receive_buffer_bytes", 4096, 1u << 30, s.receive_buffer_bytes);
         if (named) cfg_.sources.push_back(std::move(s));
     }
 

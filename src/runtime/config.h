@@ -56,11 +56,24 @@ struct DrainConfig {
     uint32_t timeout_ms = 5000;
 };
 
+// [metrics]: the HTTP endpoint (/metrics, /health). Off unless the table is
+// present; loopback unless another address is written.
+struct MetricsConfig {
+    bool enabled = false;
+    Endpoint listen{"127.0.0.1", 9180, false, "127.0.0.1:9180"};
+    ConfigPos pos;
+};
+
+struct LogConfig {
+    uint32_t summary_interval_s = 10;  // one summary line per query this often; 0: none
+};
+
 struct SourceSpec {
     std::string name;
     SourceType type = SourceType::Udp;
     Endpoint listen;
     uint32_t max_connections = 1024;  // tcp
+    uint32_t receive_buffer_bytes = 0; // SO_RCVBUF of each shard's socket; 0: the kernel's default
     ConfigPos pos;                     // the [[sources]] table
 };
 
@@ -98,6 +111,8 @@ struct AppConfig {
     ShardsConfig shards;
     LimitsConfig limits;
     DrainConfig drain;
+    MetricsConfig metrics;
+    LogConfig log;
     std::vector<SourceSpec> sources;
     std::vector<SinkSpec> sinks;
     std::vector<QuerySpec> queries;

@@ -68,11 +68,45 @@ void QueryPipeline::fail(std::string message) {
 void QueryPipeline::flush_output() {
     if (out_) out_->flush();
     if (dead_out_) dead_out_->flush();
+    // One latency sample per flush that carried rows: from the oldest record
+    // applied since the last flush (one clock read, not one per row).
+    if (pending_ns_ != 0) {
+        if (counters_.rows_out != rows_flushed_) {
+            const int64_t now = monotonic_ns();
+            latency_.observe(now > pending_ns_ ? static_cast<uint64_t>(now - pending_ns_) : 0);
+        }
+        pending_ns_ = 0;
+    }
+    rows_flushed_ = counters_.rows_out;
+}
+
+QueryMetrics QueryPipeline::metrics() const {
+    QueryMetrics m;
+    m.counters = counters_;
+    if (state_) {
+        m.groups = state_->group_count();
+        m.open_windows = state_->open_windows();
+        m.state_bytes = state_->state_bytes();
+        if (timed_) m.watermark_ms = state_->watermark();
+    } else if (analytic_) {
+        m.groups = analytic_->partition_count();
+        m.state_bytes = analytic_->state_bytes();
+    }
+    m.ring_full_events = ring_full_events_;
+    for (uint32_t from = 0; from < setup_.shards; ++from) {
+        if (from == setup_.shard) continue;
+        const SpscRing& r = setup_.mesh->ring(from, setup_.shard);
+        m.ring_bytes += r.occupancy();
+        m.ring_capacity += r.capacity();
+    }
+    m.latency = latency_;
+    return m;
 }
 
 void QueryPipeline::on_block(const char* p, std::size_t len, int64_t arrival_ms, bool drop_when_full) {
     arrival_ms_ = arrival_ms;
     drop_when_full_ = drop_when_full;
+    if (pending_ns_ == 0) pending_ns_ = ingest_ns_;
     decoder_->decode_block(
         p, len, fields_.data(), counters_.type_mismatch,
         [this] {
@@ -145,6 +179,7 @@ void QueryPipeline::on_analytic_record() {
         return;  // dropped, or the run is stopping
     }
     encode_record(dst, prepared_, setup_.source_id, kWatermarkMin, seq_++);
+    static_cast<RecordMsg*>(dst)->ingest_ns = ingest_ns_;
     setup_.mesh->ring(setup_.shard, owner).push();
 }
 
@@ -215,6 +250,7 @@ void QueryPipeline::on_record() {
         return;
     }
     encode_record(dst, prepared_, setup_.source_id, wm_before, seq, raw.data(), static_cast<uint32_t>(raw.size()));
+    static_cast<RecordMsg*>(dst)->ingest_ns = ingest_ns_;
     setup_.mesh->ring(setup_.shard, owner).push();
 }
 
@@ -223,8 +259,12 @@ void QueryPipeline::on_record() {
 // waiting (backpressure).
 void* QueryPipeline::alloc(uint32_t to, uint32_t bytes) {
     void* p = setup_.mesh->ring(setup_.shard, to).try_alloc(bytes);
-    if (p != nullptr || drop_when_full_) [[likely]]
+    if (p != nullptr) [[likely]]
         return p;
+    if (drop_when_full_) {
+        ++ring_full_events_;
+        return nullptr;
+    }
     return alloc_blocking(to, bytes);
 }
 
@@ -237,6 +277,7 @@ void* QueryPipeline::alloc_blocking(uint32_t to, uint32_t bytes) {
         fail("a message of " + std::to_string(bytes) + " bytes does not fit a shard ring");
         return nullptr;
     }
+    ++ring_full_events_;
     // Backpressure: publish what is staged and keep consuming inbound rings
     // (every pipeline's, through the hook) while the owner catches up, so
     // two full shards cannot deadlock.
@@ -287,6 +328,7 @@ void QueryPipeline::handle_message(const void* msg) {
     switch (h->kind) {
         case MsgKind::Record: {
             const AggInput in = decode_record(msg, args_.data(), static_cast<uint32_t>(args_.size()));
+            if (pending_ns_ == 0) pending_ns_ = static_cast<const RecordMsg*>(msg)->ingest_ns;
             if (analytic_)
                 analytic_->on_record(in.hash, in.key, in.key_len, in.args, in.ts);
             else

@@ -21,6 +21,7 @@
 #include "sluice/out_buffer.h"
 #include "sluice/plan.h"
 #include "sluice/runtime.h"
+#include "shard_metrics.h"
 #include "sluice/stats.h"
 
 namespace sluice {
@@ -62,6 +63,9 @@ public:
     // whose owner's ring is full is counted as overload_dropped (datagram
     // ingest); otherwise the shard waits (backpressure).
     void on_block(const char* p, std::size_t len, int64_t arrival_ms, bool drop_when_full);
+    // The monotonic time the shard took its current input in (0: not
+    // measured): the start of the ingest → emit latency of the rows it makes.
+    void set_ingest_ns(int64_t ns) noexcept { ingest_ns_ = ns; }
     // A line that is no record (over max_record_bytes, or cut by a
     // connection reset): rejected and counted.
     void on_rejected_line() noexcept;
@@ -88,6 +92,8 @@ public:
     // The query ages state by event time (windows, state.ttl).
     bool needs_watermarks() const noexcept { return timed_; }
     const ShardCounters& counters() const noexcept { return counters_; }
+    // Counters, state gauges, ring occupancy and latency, for the metrics endpoint.
+    QueryMetrics metrics() const;
     const std::string& error() const noexcept { return error_; }
     const Plan& plan() const noexcept { return plan_; }
 
@@ -114,6 +120,11 @@ private:
     bool drop_when_full_ = false;
 
     ShardCounters counters_;
+    uint64_t ring_full_events_ = 0;
+    LatencyBuckets latency_;
+    int64_t ingest_ns_ = 0;       // of the input being fed now
+    int64_t pending_ns_ = 0;      // oldest ingest time among records applied since the last flush
+    uint64_t rows_flushed_ = 0;   // rows_out at the last flush
     std::unique_ptr<OutBuffer> out_;
     std::unique_ptr<OutBuffer> dead_out_;
     std::unique_ptr<NdjsonDecoder> decoder_;

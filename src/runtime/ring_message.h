@@ -32,6 +32,7 @@ struct RecordMsg {
     int64_t ts;
     int64_t wm_before;
     uint64_t seq;
+    int64_t ingest_ns;  // when the reading shard took the record in (metrics; 0: not stamped)
     // Value args[nargs]; uint8_t key[h.len]; char strings[string_bytes]; char raw[raw_len];
 };
 
@@ -59,6 +60,7 @@ inline void encode_record(void* dst, const PreparedRecord& r, uint16_t source, i
     m->ts = r.ts;
     m->wm_before = wm_before;
     m->seq = seq;
+    m->ingest_ns = 0;
     auto* args = reinterpret_cast<Value*>(m + 1);
     auto* key = reinterpret_cast<uint8_t*>(args + r.nargs);
     std::memcpy(key, r.key, r.key_len);

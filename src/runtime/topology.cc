@@ -17,11 +17,10 @@ Result<Topology*> Topology::load() {
         delete t;
         return Error{"hwloc: cannot load the topology"};
     }
-    // The process's own affinity mask (taskset, cgroups) limits what shards may use.
-    hwloc_bitmap_t set = hwloc_bitmap_alloc();
-    if (hwloc_get_cpubind(t->topo_, set, HWLOC_CPUBIND_PROCESS) != 0) {
-        hwloc_bitmap_copy(set, hwloc_topology_get_allowed_cpuset(t->topo_));
-    }
+    // What the cgroup's cpuset allows, not the inherited affinity mask: with
+    // isolcpus every process starts on the housekeeping CPUs only, and the
+    // shard CPUs named in the config are exactly the isolated ones.
+    hwloc_bitmap_t set = hwloc_bitmap_dup(hwloc_topology_get_allowed_cpuset(t->topo_));
     unsigned id;
     hwloc_bitmap_foreach_begin(id, set) { t->allowed_.push_back(id); }
     hwloc_bitmap_foreach_end();

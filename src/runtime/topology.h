@@ -19,7 +19,8 @@ public:
     Topology(const Topology&) = delete;
     Topology& operator=(const Topology&) = delete;
 
-    // Logical CPU ids (OS indexes) this process is allowed to run on.
+    // Logical CPU ids (OS indexes) the cgroup cpuset lets this process use
+    // (isolated CPUs included: shards pin to them explicitly).
     const std::vector<unsigned>& allowed_cpus() const { return allowed_; }
     bool is_allowed(unsigned cpu) const;
     // Binds the calling thread to one CPU. Returns an empty string or the error.

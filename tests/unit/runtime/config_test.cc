@@ -216,6 +216,37 @@ sources = ["t", "u"]
     EXPECT_EQ(c.queries[1].source_indexes, (std::vector<uint32_t>{1, 0}));
 }
 
+TEST(Config, MetricsAndLogTables) {
+    Result<AppConfig> none = parse_config(kMinimal, "t.toml");
+    ASSERT_TRUE(none.ok());
+    EXPECT_FALSE(none.value().metrics.enabled);  // no listener unless asked for
+    EXPECT_EQ(none.value().log.summary_interval_s, 10u);
+    EXPECT_EQ(none.value().sources[0].receive_buffer_bytes, 0u);
+
+    Result<AppConfig> dflt = parse_config("[metrics]\n" + kMinimal, "t.toml");
+    ASSERT_TRUE(dflt.ok()) << dflt.error().message;
+    EXPECT_TRUE(dflt.value().metrics.enabled);
+    EXPECT_EQ(dflt.value().metrics.listen.text, "127.0.0.1:9180");  // loopback by default
+
+    Result<AppConfig> r = parse_config(
+        "[metrics]\nlisten = \"[::1]:9300\"\n[log]\nsummary_interval_s = 0\n" + kMinimal, "t.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_TRUE(r.value().metrics.listen.ipv6);
+    EXPECT_EQ(r.value().metrics.listen.port, 9300);
+    EXPECT_EQ(r.value().log.summary_interval_s, 0u);
+
+    Result<AppConfig> off = parse_config("[metrics]\nenabled = false\n" + kMinimal, "t.toml");
+    ASSERT_TRUE(off.ok());
+    EXPECT_FALSE(off.value().metrics.enabled);
+
+    EXPECT_EQ(error_with_minimal("[metrics]\nlisten = \"localhost\"\n"),
+              "t.toml:2:10: listen: malformed address 'localhost' (expected a.b.c.d:port or [ipv6]:port)");
+    EXPECT_EQ(error_with_minimal("[metrics]\nport = 1\n"),
+              "t.toml:2:1: unknown key 'port' in [metrics] (known: enabled, listen)");
+    EXPECT_EQ(error_with_minimal("[log]\nsummary_interval_s = -1\n"),
+              "t.toml:2:22: summary_interval_s: -1 is out of range (0 .. 86400)");
+}
+
 TEST(Config, CpusAloneSetTheCount) {
     Result<AppConfig> r = parse_config("[shards]\ncpus = \"2-4,7\"\n" + kMinimal, "t.toml");
     ASSERT_TRUE(r.ok()) << r.error().message;
@@ -230,8 +261,10 @@ TEST(Config, TomlSyntaxErrorsHaveFileLineColumn) {
 }
 
 TEST(Config, UnknownKeysNameTheKeyAndTheKnownOnes) {
-    EXPECT_EQ(error_with_minimal("metrics = 1\n"),
-              "t.toml:1:1: unknown key 'metrics' at the top level (known: shards, limits, drain, sources, sinks, queries)");
+    EXPECT_EQ(error_with_minimal("metrics = 1\n"), "t.toml:1:11: metrics: expected a table ([metrics]), found an integer");
+    EXPECT_EQ(error_with_minimal("stats = 1\n"),
+              "t.toml:1:1: unknown key 'stats' at the top level (known: shards, limits, drain, metrics, log, sources, sinks, "
+              "queries)");
     EXPECT_EQ(error_with_minimal("[shards]\ncout = 2\n"),
               "t.toml:2:1: unknown key 'cout' in [shards] (known: count, cpus, idle)");
     EXPECT_EQ(error_with_minimal("[limits]\n  ring_size = 2\n"),
@@ -240,7 +273,8 @@ TEST(Config, UnknownKeysNameTheKeyAndTheKnownOnes) {
     EXPECT_EQ(error_with_minimal("[drain]\nflush = true\n"),
               "t.toml:2:1: unknown key 'flush' in [drain] (known: flush_windows, timeout_ms)");
     EXPECT_EQ(error_with_minimal("[[sources]]\nname = \"x\"\ntype = \"udp\"\nlisten = \"127.0.0.1:1\"\nport = 1\n"),
-              "t.toml:5:1: unknown key 'port' in [[sources]] (known: name, type, listen, max_connections)");
+              "t.toml:5:1: unknown key 'port' in [[sources]] (known: name, type, listen, max_connections, "
+              "receive_buffer_bytes)");
     EXPECT_EQ(error_with_minimal("[[sinks]]\nname = \"x\"\ntype = \"stdout\"\ncolor = true\n"),
               "t.toml:4:1: unknown key 'color' in [[sinks]] (known: name, type, path, address, datagram_bytes, "
               "batch_bytes, flush_us, buffer_bytes, on_full, reconnect_min_ms, reconnect_max_ms)");
@@ -528,6 +562,16 @@ TEST(ConfigExamples, BothExampleConfigsLoad) {
     EXPECT_FALSE(tuned->shards.cpus.empty());
     EXPECT_EQ(tuned->shards.count, tuned->shards.cpus.size());
     EXPECT_EQ(tuned->sinks[0].on_full, OnFull::Block);
+}
+
+// Found by fuzz_config (tests/fuzz): toml++ quotes the raw input it choked
+// on, newline included, and a TOML string may hold any control character;
+// either used to split one error over two lines.
+TEST(ConfigErrors, ControlCharactersInMessagesAreEscaped) {
+    EXPECT_EQ(error_of("[drain]\nflush_windows = t\nu[\n"),
+              "t.toml:2:18: Error while parsing boolean: expected 'true', saw 't\\n'");
+    EXPECT_EQ(error_with_minimal("[[sources]]\nname = \"x\"\ntype = \"u\\ndp\\u0001\"\nlisten = \"127.0.0.1:1\"\n"),
+              "t.toml:3:8: type: unknown value 'u\\ndp\\x01' (expected udp or tcp)");
 }
 
 }  // namespace
