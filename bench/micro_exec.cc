@@ -2,7 +2,9 @@
 // BENCH.md data sets are decoded once up front, then every pass runs them
 // through Prepare -> QueryState (or Projector) -> RowFormat into an OutBuffer
 // whose sink discards, as one shard does for its own keys. Plus the pieces on
-// their own: group-table lookups, RowFormat::write, hash64, encode_key.
+// their own: RowFormat::write, hash64, encode_key. The decoder has its own
+// binary (micro_decode), and so do group tables and accumulators
+// (micro_state) and the SPSC ring (micro_ring).
 //
 //   build-perf/bench/micro_exec                       # every benchmark
 //   build-perf/bench/micro_exec --benchmark_filter=Pipeline
@@ -24,10 +26,10 @@
 #include <string_view>
 #include <vector>
 
-#include "../src/exec/group_table.h"
 #include "../src/exec/key_inline.h"
 #include "../src/exec/row_format.h"
 #include "gen_records.h"
+#include "micro_common.h"
 #include "sluice/base.h"
 #include "sluice/decode.h"
 #include "sluice/exec.h"
@@ -37,55 +39,6 @@
 
 namespace sluice::bench {
 namespace {
-
-void discard(void*, const char*, std::size_t) {}
-
-Plan plan_or_die(std::string_view sql) {
-    auto r = plan_sql(sql);
-    if (!r) throw std::runtime_error(r.error().message);
-    return std::move(r.value());
-}
-
-// ------------------------------------------------------------------ data
-
-// Records [0, count) of one data set, decoded with the plan's field list.
-// String values point into `strings`, which never moves after decoding.
-struct Dataset {
-    uint32_t nfields = 0;
-    uint64_t count = 0;
-    std::vector<Value> values;  // count * nfields
-    std::vector<char> strings;
-
-    const Value* record(uint64_t i) const noexcept { return values.data() + i * nfields; }
-};
-
-Dataset predecode(const Plan& plan, Scenario scenario, uint64_t count) {
-    Dataset d;
-    d.nfields = static_cast<uint32_t>(plan.fields.size());
-    d.count = count;
-    d.values.resize(count * d.nfields);
-    NdjsonDecoder decoder(plan.fields, kDefaultMaxRecordBytes);
-    RecordFormatter fmt(scenario);
-    std::vector<char> line(kMaxGenRecordBytes + kDecodePadding, ' ');
-    std::vector<std::size_t> offsets;  // string offsets, patched into pointers at the end
-    uint64_t mismatch = 0;
-    for (uint64_t i = 0; i < count; ++i) {
-        const std::size_t len = fmt.format(i, line.data());
-        std::memset(line.data() + len, ' ', kDecodePadding);
-        Value* out = d.values.data() + i * d.nfields;
-        if (!decoder.decode(line.data(), len, out, mismatch)) throw std::runtime_error("bad record");
-        for (uint32_t f = 0; f < d.nfields; ++f) {
-            Value& v = out[f];
-            if (v.type != Type::String) continue;
-            const std::size_t at = d.strings.size();
-            d.strings.insert(d.strings.end(), v.s, v.s + v.len);
-            v.i = static_cast<int64_t>(at);
-        }
-    }
-    for (Value& v : d.values)
-        if (v.type == Type::String) v.s = d.strings.data() + v.i;
-    return d;
-}
 
 // ------------------------------------------------------------------ pipelines
 
@@ -98,22 +51,11 @@ struct Scene {
 
 // BENCH.md's queries. S3a/S3b run 4 one-minute windows of s3-dense (60,000 records each).
 constexpr Scene kScenes[] = {
-    {"S0", Scenario::S0, 200000,
-     "SELECT order_id, customer_id, order_date, total_amount FROM orders WHERE total_amount > 100"},
-    {"S2", Scenario::S2, 200000,
-     "SELECT symbol, COUNT(*) AS trade_count, AVG(price) AS avg_price, MIN(price) AS min_price, "
-     "MAX(price) AS max_price, SUM(quantity) AS total_quantity FROM market_data GROUP BY symbol"},
-    {"S3a", Scenario::S3Dense, 240000,
-     "SELECT trader_id, symbol, COUNT(*) AS trade_count, AVG(price) AS avg_price, SUM(quantity) AS "
-     "total_quantity, SUM(price * quantity) AS total_value FROM market_data GROUP BY trader_id, symbol "
-     "WINDOW TUMBLING (trade_time, INTERVAL '1' MINUTE)"},
-    {"S3b", Scenario::S3Dense, 240000,
-     "SELECT trader_id, symbol, COUNT(*) AS trade_count, AVG(price) AS avg_price, SUM(quantity) AS "
-     "total_quantity, SUM(price * quantity) AS total_value FROM market_data GROUP BY trader_id, symbol "
-     "WINDOW TUMBLING (trade_time, INTERVAL '1' MINUTE) EMIT CHANGES"},
-    {"1BRC", Scenario::OneBrc, 200000,
-     "SELECT station, MIN(temperature) AS min_temp, AVG(temperature) AS avg_temp, MAX(temperature) AS "
-     "max_temp FROM measurements GROUP BY station EMIT FINAL"},
+    {"S0", Scenario::S0, 200000, kSqlS0},
+    {"S2", Scenario::S2, 200000, kSqlS2},
+    {"S3a", Scenario::S3Dense, 240000, kSqlS3a},
+    {"S3b", Scenario::S3Dense, 240000, kSqlS3b},
+    {"1BRC", Scenario::OneBrc, 200000, kSql1Brc},
 };
 
 // Records between two in-band watermarks (the runtime sends one per read chunk).
@@ -190,33 +132,6 @@ void BM_Pipeline(benchmark::State& state, const Scene* scene) {
     state.counters["rows/rec"] =
         static_cast<double>(p.counters().rows_out) / static_cast<double>(state.iterations() * p.records());
 }
-
-// ------------------------------------------------------------------ group table
-
-// Lookups of existing groups in random order; keys are encoded BIGINTs.
-void BM_GroupTableLookup(benchmark::State& state) {
-    const auto groups = static_cast<uint64_t>(state.range(0));
-    constexpr uint32_t kStride = 16;
-    std::vector<uint8_t> keys(groups * kStride);
-    std::vector<uint64_t> hashes(groups);
-    uint32_t len = 0;
-    for (uint64_t g = 0; g < groups; ++g) {
-        const Value v = Value::of_int(static_cast<int64_t>(g * 7919));
-        len = encode_key(&v, 1, keys.data() + g * kStride, kStride);
-        hashes[g] = hash64(keys.data() + g * kStride, len);
-    }
-    GroupTable table(8, 1 << 20);
-    for (uint64_t g = 0; g < groups; ++g) table.find_or_insert(hashes[g], keys.data() + g * kStride, len);
-    uint64_t x = 1;
-    for (auto _ : state) {
-        x = x * 6364136223846793005ULL + 1442695040888963407ULL;  // LCG: a pseudo-random group
-        const uint64_t g = (x >> 32) % groups;
-        const GroupTable::Hit hit = table.find_or_insert(hashes[g], keys.data() + g * kStride, len);
-        benchmark::DoNotOptimize(hit.block);
-    }
-    state.SetItemsProcessed(state.iterations());
-}
-BENCHMARK(BM_GroupTableLookup)->Arg(100)->Arg(10000)->Arg(1000000)->Arg(10000000);
 
 // ------------------------------------------------------------------ rows
 
