@@ -1,25 +1,33 @@
-// sluice-gen: writes the BENCH.md data sets as NDJSON to a file or stdout.
+// sluice-gen: the BENCH.md data sets as NDJSON, written to a file or stdout,
+// or sent over UDP or TCP (paced or as fast as possible, with a send
+// timestamp per record when asked).
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
-#include <vector>
 
+#include "gen_net_run.h"
 #include "gen_records.h"
+#include "gen_target.h"
 #include "gen_writer.h"
+#include "tool_args.h"
 
 namespace {
 
 using sluice::RecordFormatter;
 using sluice::Scenario;
+using sluice::gen::Transport;
+using sluice::tools::parse_number;
+using sluice::tools::parse_u64;
 
 // Two workers already overlap formatting with the kernel's copy; more only
 // pays on a machine with cores to spare.
@@ -29,27 +37,63 @@ unsigned default_threads() {
 
 struct GenOptions {
     Scenario scenario = Scenario::S0;
-    uint64_t count = 0;
+    std::optional<uint64_t> count;
     uint64_t start = 0;
     uint64_t seed = sluice::kDefaultGenSeed;
     std::string output = "-";
     unsigned threads = default_threads();
+
+    // Network modes.
+    std::optional<Transport> transport;
+    std::string target;
+    bool allow_remote = false;
+    double rate = 0;
+    double duration_s = 0;
+    bool sent_ns = false;
+    std::optional<uint64_t> per_datagram;
+    std::optional<uint64_t> datagram_bytes;
+    std::optional<uint64_t> batch_bytes;
+    std::optional<uint64_t> per_batch;
+    unsigned connections = 1;
 };
 
 void print_usage(std::FILE* to) {
     std::fprintf(to,
-        "usage: sluice-gen --scenario NAME --count N [--output FILE|-] [--seed S] [--start I]\n"
-        "                  [--threads T]\n"
+        "usage: sluice-gen --scenario NAME --count N [--output FILE|-] [--seed S] [--start I] [--threads T]\n"
+        "       sluice-gen --scenario NAME (--udp HOST:PORT | --tcp HOST:PORT) (--count N | --duration S)...\n"
+        "                  [--rate R] [--sent-ns] [--per-datagram N] [--datagram-bytes B]\n"
+        "                  [--connections C] [--batch-bytes B] [--per-batch N] [--allow-remote]\n"
+        "                  [--seed S] [--start I]\n"
         "\n"
-        "Writes records start .. start+count-1 of a benchmark data set (BENCH.md) as NDJSON.\n"
+        "Writes or sends records start, start+1, ... of a benchmark data set (BENCH.md) as NDJSON.\n"
         "\n"
-        "  --scenario NAME  s0, s1, s2, s3, s3-dense or 1brc\n"
-        "  --count N        number of records\n"
-        "  --output FILE    output file, '-' for stdout (default)\n"
-        "  --seed S         1brc only: station shuffle and temperatures (default %llu)\n"
-        "  --start I        index of the first record (default 0)\n"
-        "  --threads T      formatting threads; the output is the same for any T (default %u)\n"
-        "  --help           this text\n"
+        "  --scenario NAME     s0, s1, s2, s3, s3-dense or 1brc\n"
+        "  --count N           number of records (required for file output)\n"
+        "  --output FILE       output file, '-' for stdout (default)\n"
+        "  --seed S            1brc only: station shuffle and temperatures (default %llu)\n"
+        "  --start I           index of the first record (default 0)\n"
+        "  --threads T         file output: formatting threads; the output is the same for any T (default %u)\n"
+        "  --help              this text\n"
+        "\n"
+        "Network modes (one of --udp, --tcp; at least one of --count, --duration):\n"
+        "  --udp HOST:PORT     datagrams of whole records, one per line (HOST: IPv4, [IPv6] or localhost)\n"
+        "  --tcp HOST:PORT     an NDJSON stream; line-aligned batches round-robin over the connections\n"
+        "  --duration S        stop after S seconds (with --count: whichever comes first)\n"
+        "  --rate R            records/s (suffix k, M: 250k), paced by a busy-wait clock; one datagram\n"
+        "                      or TCP batch leaves at the intended time of its first record.\n"
+        "                      Default: as fast as possible\n"
+        "  --sent-ns           add \"sent_ns\" (CLOCK_MONOTONIC ns) to each record: the intended send time\n"
+        "                      when paced (a late sender does not hide latency), else the time of the send\n"
+        "  --per-datagram N    udp: records per datagram (default: as many as fit in --datagram-bytes)\n"
+        "  --datagram-bytes B  udp: largest datagram (default 1400)\n"
+        "  --connections C     tcp: connections (default 1)\n"
+        "  --batch-bytes B     tcp: bytes per write (default 65536; 1400 when paced)\n"
+        "  --per-batch N       tcp: records per write (default: as many as fit in --batch-bytes)\n"
+        "  --allow-remote      send to an address outside 127.0.0.0/8 and ::1, resolve host names\n"
+        "\n"
+        "A progress line goes to stderr every second when it is a terminal; a summary line always.\n"
+        "Send errors are counted, not fatal; a failed TCP connect is. Exit status: 0 ok, 1 runtime\n"
+        "error, 2 usage error.\n"
         "\n"
         "Fields of record i:\n"
         "  s0        order_id=i, customer_id=i%%1000, order_date=\"2024-01-15\", total_amount=150.0+(i%%100)\n"
@@ -62,93 +106,219 @@ void print_usage(std::FILE* to) {
         static_cast<unsigned long long>(sluice::kDefaultGenSeed), default_threads());
 }
 
-std::optional<uint64_t> parse_u64(std::string_view text) {
-    uint64_t v = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
-    return v;
+// Checks a whole-number option against [lo, hi].
+bool in_range(std::string_view name, std::string_view value, uint64_t lo, uint64_t hi, uint64_t& out,
+              std::string& error) {
+    const auto n = parse_u64(value);
+    if (!n || *n < lo || *n > hi) {
+        error = std::string(name) + ": '" + std::string(value) + "' is not an integer in " + std::to_string(lo) +
+                " .. " + std::to_string(hi);
+        return false;
+    }
+    out = *n;
+    return true;
 }
 
-// Returns the options, or an error message (the caller prints usage hints).
+// Rules that span several options, once they are all read.
+bool check_combination(const GenOptions& o, bool have_output, bool have_threads, std::string& error) {
+    if (!o.transport) {
+        const bool network_only = o.rate > 0 || o.duration_s > 0 || o.sent_ns || o.allow_remote || o.per_datagram ||
+                                  o.datagram_bytes || o.batch_bytes || o.per_batch || o.connections != 1;
+        if (network_only) {
+            error = "--rate, --duration, --sent-ns, --per-datagram, --datagram-bytes, --batch-bytes, "
+                    "--per-batch, --connections and --allow-remote need --udp or --tcp";
+            return false;
+        }
+        if (!o.count) {
+            error = "--count is required";
+            return false;
+        }
+        return true;
+    }
+    if (have_output || have_threads) {
+        error = "--output and --threads are for file output, not with --udp/--tcp";
+        return false;
+    }
+    if (!o.count && o.duration_s <= 0) {
+        error = "--udp and --tcp need --count N or --duration S";
+        return false;
+    }
+    const bool udp = *o.transport == Transport::Udp;
+    if (udp && (o.batch_bytes || o.per_batch || o.connections != 1)) {
+        error = "--batch-bytes, --per-batch and --connections are for --tcp";
+        return false;
+    }
+    if (!udp && (o.per_datagram || o.datagram_bytes)) {
+        error = "--per-datagram and --datagram-bytes are for --udp";
+        return false;
+    }
+    return true;
+}
+
 std::optional<GenOptions> parse_args(int argc, char** argv, std::string& error, bool& help) {
-    GenOptions opts;
-    bool have_scenario = false;
-    bool have_count = false;
-    for (int a = 1; a < argc; ++a) {
-        std::string_view arg = argv[a];
-        if (arg == "--help" || arg == "-h") {
+    GenOptions o;
+    bool have_scenario = false, have_output = false, have_threads = false;
+    sluice::tools::ArgReader reader(argc, argv);
+    sluice::tools::Arg arg;
+    while (reader.next(arg, error, {"--help", "-h", "--sent-ns", "--allow-remote"},
+                       {"--scenario", "--count", "--output", "--seed", "--start", "--threads", "--udp", "--tcp",
+                        "--rate", "--duration", "--per-datagram", "--datagram-bytes", "--connections",
+                        "--batch-bytes", "--per-batch"})) {
+        const std::string_view name = arg.name, value = arg.value;
+        uint64_t n = 0;
+        if (name == "--help" || name == "-h") {
             help = true;
             return std::nullopt;
-        }
-        std::string_view value;
-        bool inline_value = false;
-        if (const auto eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
-            value = arg.substr(eq + 1);
-            arg = arg.substr(0, eq);
-            inline_value = true;
-        }
-        const bool known = arg == "--scenario" || arg == "--count" || arg == "--output" ||
-                           arg == "--seed" || arg == "--start" || arg == "--threads";
-        if (!known) {
-            error = "unknown argument '" + std::string(argv[a]) + "'";
-            return std::nullopt;
-        }
-        if (!inline_value) {
-            if (a + 1 >= argc) {
-                error = std::string(arg) + " needs a value";
-                return std::nullopt;
-            }
-            value = argv[++a];
-        }
-        if (arg == "--scenario") {
+        } else if (name == "--sent-ns") {
+            o.sent_ns = true;
+        } else if (name == "--allow-remote") {
+            o.allow_remote = true;
+        } else if (name == "--scenario") {
             const auto s = sluice::parse_scenario(value);
             if (!s) {
                 error = "unknown scenario '" + std::string(value) + "' (s0, s1, s2, s3, s3-dense, 1brc)";
                 return std::nullopt;
             }
-            opts.scenario = *s;
+            o.scenario = *s;
             have_scenario = true;
-        } else if (arg == "--output") {
+        } else if (name == "--output") {
             if (value.empty()) {
                 error = "--output needs a file name or '-'";
                 return std::nullopt;
             }
-            opts.output = value;
-        } else {
-            const auto n = parse_u64(value);
-            if (!n) {
-                error = std::string(arg) + ": '" + std::string(value) + "' is not a non-negative integer";
+            o.output = value;
+            have_output = true;
+        } else if (name == "--udp" || name == "--tcp") {
+            if (o.transport) {
+                error = "give one of --udp and --tcp, once";
                 return std::nullopt;
             }
-            if (arg == "--count") {
-                opts.count = *n;
-                have_count = true;
-            } else if (arg == "--threads") {
-                if (*n < 1 || *n > 256) {
-                    error = "--threads must be between 1 and 256";
-                    return std::nullopt;
-                }
-                opts.threads = static_cast<unsigned>(*n);
-            } else if (arg == "--seed") {
-                opts.seed = *n;
-            } else {
-                opts.start = *n;
+            o.transport = name == "--udp" ? Transport::Udp : Transport::Tcp;
+            o.target = value;
+        } else if (name == "--rate" || name == "--duration") {
+            const auto v = parse_number(value, name == "--rate");
+            if (!v || *v <= 0) {
+                error = std::string(name) + ": '" + std::string(value) + "' is not a positive number";
+                return std::nullopt;
             }
+            (name == "--rate" ? o.rate : o.duration_s) = *v;
+        } else if (name == "--threads") {
+            if (!in_range(name, value, 1, 256, n, error)) return std::nullopt;
+            o.threads = static_cast<unsigned>(n);
+            have_threads = true;
+        } else if (name == "--per-datagram" || name == "--per-batch") {
+            if (!in_range(name, value, 1, 16 << 20, n, error)) return std::nullopt;
+            (name == "--per-datagram" ? o.per_datagram : o.per_batch) = n;
+        } else if (name == "--datagram-bytes") {
+            if (!in_range(name, value, 1, 65507, n, error)) return std::nullopt;
+            o.datagram_bytes = n;
+        } else if (name == "--batch-bytes") {
+            if (!in_range(name, value, 1, 16 << 20, n, error)) return std::nullopt;
+            o.batch_bytes = n;
+        } else if (name == "--connections") {
+            if (!in_range(name, value, 1, 1024, n, error)) return std::nullopt;
+            o.connections = static_cast<unsigned>(n);
+        } else {
+            if (!in_range(name, value, 0, UINT64_MAX, n, error)) {
+                error = std::string(name) + ": '" + std::string(value) + "' is not a non-negative integer";
+                return std::nullopt;
+            }
+            if (name == "--count") o.count = n;
+            else if (name == "--seed") o.seed = n;
+            else o.start = n;
         }
     }
+    if (!error.empty()) return std::nullopt;
     if (!have_scenario) {
         error = "--scenario is required";
         return std::nullopt;
     }
-    if (!have_count) {
-        error = "--count is required";
-        return std::nullopt;
-    }
-    if (opts.count > UINT64_MAX - opts.start) {
+    if (!check_combination(o, have_output, have_threads, error)) return std::nullopt;
+    if (o.count && *o.count > UINT64_MAX - o.start) {
         error = "--start + --count exceeds the record index range";
         return std::nullopt;
     }
-    return opts;
+    return o;
+}
+
+int write_file(const GenOptions& o) {
+    int fd = STDOUT_FILENO;
+    const bool to_stdout = o.output == "-";
+    if (!to_stdout) {
+        fd = ::open(o.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            std::fprintf(stderr, "sluice-gen: cannot open '%s': %s\n", o.output.c_str(), std::strerror(errno));
+            return 1;
+        }
+    }
+    const RecordFormatter formatter(o.scenario, o.seed);
+    int err = sluice::write_record_blocks(fd, formatter, o.start, *o.count, o.threads);
+    if (!to_stdout && ::close(fd) != 0 && err == 0) err = errno;
+    if (err != 0) {
+        std::fprintf(stderr, "sluice-gen: writing '%s': %s\n", o.output.c_str(), std::strerror(err));
+        return 1;
+    }
+    return 0;
+}
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+// SIGINT/SIGTERM end the run early with its summary (no SA_RESTART: a blocked
+// TCP wait returns). A second signal kills at once.
+void stop_on_signals() {
+    struct sigaction sa{};
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, nullptr);
+    ::sigaction(SIGTERM, &sa, nullptr);
+}
+
+int send_network(const GenOptions& o) {
+    std::string error;
+    sluice::gen::NetRunOptions run;
+    run.transport = *o.transport;
+    const auto target = sluice::gen::parse_endpoint(o.target, {.allow_remote = o.allow_remote}, error);
+    if (!target) {
+        std::fprintf(stderr, "sluice-gen: %s\n", error.c_str());
+        return 2;
+    }
+    run.target = *target;
+    run.start = o.start;
+    run.count = o.count.value_or(UINT64_MAX);
+    run.duration_s = o.duration_s;
+    run.rate = o.rate;
+    run.sent_ns = o.sent_ns;
+    run.limits = sluice::gen::default_limits(run.transport, o.rate > 0);
+    if (o.datagram_bytes) run.limits.max_bytes = *o.datagram_bytes;
+    if (o.batch_bytes) run.limits.max_bytes = *o.batch_bytes;
+    if (o.per_datagram) run.limits.max_records = *o.per_datagram;
+    if (o.per_batch) run.limits.max_records = *o.per_batch;
+    run.connections = o.connections;
+    run.progress = ::isatty(STDERR_FILENO) == 1;
+    run.stop = &g_stop;
+
+    const RecordFormatter formatter(o.scenario, o.seed);
+    // One record must fit a packet on its own: a usage error, found before sending.
+    const sluice::gen::PacketFormatter packets(formatter, run.limits, run.sent_ns);
+    char probe[sluice::kMaxGenRecordBytes + sluice::gen::kSentNsReserve + 1];
+    if (run.count != 0 && packets.fill(o.start, 1, 0, probe).records == 0) {
+        std::fprintf(stderr, "sluice-gen: a record takes %zu bytes, more than --%s %zu allows\n",
+                     packets.charged_bytes(o.start), run.transport == Transport::Udp ? "datagram-bytes" : "batch-bytes",
+                     run.limits.max_bytes);
+        return 2;
+    }
+
+    stop_on_signals();
+    const auto result = sluice::gen::run_network(formatter, run);
+    if (result.started) std::fprintf(stderr, "%s\n", sluice::gen::summary_line(run, result).c_str());
+    if (!result.ok) {
+        std::fprintf(stderr, "sluice-gen: %s\n", result.error.c_str());
+        return 1;
+    }
+    return 0;
 }
 
 }  // namespace
@@ -165,23 +335,5 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "sluice-gen: %s\nTry 'sluice-gen --help'.\n", error.c_str());
         return 2;
     }
-
-    int fd = STDOUT_FILENO;
-    const bool to_stdout = opts->output == "-";
-    if (!to_stdout) {
-        fd = ::open(opts->output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0) {
-            std::fprintf(stderr, "sluice-gen: cannot open '%s': %s\n", opts->output.c_str(), std::strerror(errno));
-            return 1;
-        }
-    }
-
-    const RecordFormatter formatter(opts->scenario, opts->seed);
-    int err = sluice::write_record_blocks(fd, formatter, opts->start, opts->count, opts->threads);
-    if (!to_stdout && ::close(fd) != 0 && err == 0) err = errno;
-    if (err != 0) {
-        std::fprintf(stderr, "sluice-gen: writing '%s': %s\n", opts->output.c_str(), std::strerror(err));
-        return 1;
-    }
-    return 0;
+    return opts->transport ? send_network(*opts) : write_file(*opts);
 }
