@@ -9,6 +9,8 @@
 #   N=10000000        records per data set
 #   RUNS=5            timed runs per scenario and shard configuration
 #   SCENARIOS="S0 S1 S2 S3a S3b 1BRC"   a subset to run
+#   NET_SCENARIOS="S2 1BRC"   end to end over loopback through `sluice run` ("" skips)
+#   NET_TRANSPORTS="udp tcp"
 #   SKIP_BUILD=1      use the binaries in BUILD as they are
 #   JOBS=2            compile jobs
 #   DATA=bench/data   where data sets and query files live (gitignored)
@@ -23,6 +25,8 @@ BUILD=${BUILD:-build}
 N=${N:-10000000}
 RUNS=${RUNS:-5}
 SCENARIOS=${SCENARIOS:-S0 S1 S2 S3a S3b 1BRC}
+NET_SCENARIOS=${NET_SCENARIOS-S2 1BRC}
+NET_TRANSPORTS=${NET_TRANSPORTS:-udp tcp}
 JOBS=${JOBS:-2}
 DATA=${DATA:-bench/data}
 RESULTS=${RESULTS:-bench/RESULTS.md}
@@ -39,9 +43,12 @@ command -v python3 >/dev/null || die "python3 is required"
 # shellcheck source=bench/scenarios.sh
 source "$ROOT/bench/scenarios.sh"
 
-for sc in $SCENARIOS; do
+for sc in $SCENARIOS $NET_SCENARIOS; do
     [[ -n ${DATASET[$sc]+x} ]] || die "unknown scenario '$sc' (S0 S1 S2 S3a S3b 1BRC)"
 done
+# shellcheck source=bench/net_e2e.sh
+source "$ROOT/bench/net_e2e.sh"
+
 
 # Shard configurations, alternated within every run.
 CONFIGS=("--shards 1" "--shards 2 --parallel-read")
@@ -57,7 +64,7 @@ BUILDTYPE=$(build_type "$BUILD")
 # --- data sets ---------------------------------------------------------------
 mkdir -p "$DATA/sql"
 declare -A SEEN_DS
-for sc in $SCENARIOS; do
+for sc in $SCENARIOS $NET_SCENARIOS; do
     ds=${DATASET[$sc]}
     if [[ -z ${SEEN_DS[$ds]+x} ]]; then
         ensure_dataset "$ds"
@@ -94,10 +101,21 @@ out "commands:"
 for sc in $SCENARIOS; do
     for cfg in "${CONFIGS[@]}"; do out "  $(command_line "$sc" "$cfg")"; done
 done
+if [[ -n $NET_SCENARIOS ]]; then
+    out "end to end ($NET_SCENARIOS over $NET_TRANSPORTS): $SLUICE run --config CONFIG (1 shard, busy, pinned to CPU 1 when there are 2 CPUs;"
+    out "  the config is printed below) fed by: taskset -c 0 $GEN --scenario DATASET --count $N --udp|--tcp 127.0.0.1:$NET_PORT_BASE"
+    net_config "$WORK/net-example.toml" S2 udp
+    while IFS= read -r line; do out "    $line"; done <"$WORK/net-example.toml"
+fi
 
 # --- runs --------------------------------------------------------------------
 : >"$TSV"
+NET_TSV=$WORK/net.tsv
+: >"$NET_TSV"
 for ((run = 1; run <= RUNS; run++)); do
+    for sc in $NET_SCENARIOS; do
+        for transport in $NET_TRANSPORTS; do net_run "$sc" "$transport" "$run"; done
+    done
     for sc in $SCENARIOS; do
         for cfg in "${CONFIGS[@]}"; do
             stats=$WORK/stats.json
@@ -181,6 +199,11 @@ print("rec/s = N / median wall time of the whole command; per core = rec/s / sha
 print("vs target = per core / sluice's per-core target; vs seed/core = per core / the seed system's best per-core figure")
 print("(the seed's records were pre-built in memory; sluice's figures include JSON decoding).")
 PY
+
+if [[ -s $NET_TSV ]]; then
+    out ""
+    net_table | tee -a "$LOG"
+fi
 
 # --- results file ------------------------------------------------------------
 append_results "$RESULTS" "throughput.sh, N=$N" "$LOG"
