@@ -208,8 +208,8 @@ void TcpSource::pause() noexcept {
 
 bool TcpSource::reserve_tail(Conn& c, std::size_t need) noexcept {
     if (need + kPadding <= c.tail_cap) return true;
-    // Grows to the longest line seen (at most max_record + '\n'), then stays.
-    const std::size_t limit = max_record_ + 1 + kPadding;
+    // Grows to the longest line seen (at most max_record + '\r' + '\n'), then stays.
+    const std::size_t limit = max_record_ + 2 + kPadding;
     std::size_t cap = std::max<std::size_t>({need + kPadding, c.tail_cap * 2, 256});
     cap = std::min(cap, std::max(limit, need + kPadding));
     std::unique_ptr<char[]> t(new (std::nothrow) char[cap]());

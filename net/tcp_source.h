@@ -8,7 +8,8 @@
 //     block is the complete-line prefix of the kernel buffer, in place; a line
 //     that spans reads is assembled in the connection's tail buffer (which
 //     grows only to the longest line seen, then stays) and handed out alone.
-//   - A line longer than max_record_bytes is reported once, on_oversize(), and
+//   - A line longer than max_record_bytes (counted without its '\n' and a
+//     trailing '\r') is reported once, on_oversize(), and
 //     skipped up to its '\n', however many reads it spans.
 //   - At EOF an unterminated last line is still a line (handed out with a '\n').
 //   - On a reset (any error completion) the partial line, if any, goes to
@@ -92,8 +93,9 @@ public:
     [[nodiscard]] unsigned open_connections() const noexcept { return open_count_; }
     [[nodiscard]] bool paused() const noexcept { return paused_; }
     // The longest block on_lines() can see (for sizing the decoder).
+    // (A line assembled across reads: max_record bytes, a '\r' and the '\n'.)
     [[nodiscard]] std::size_t max_block_bytes() const noexcept {
-        return std::max<std::size_t>(buffer_bytes_, max_record_ + 1);
+        return std::max<std::size_t>(buffer_bytes_, max_record_ + 2);
     }
 
     // For a CQE of kind tcp_accept, tcp_recv or tcp_cancel and this owner.
@@ -152,6 +154,11 @@ private:
     template <class H> [[nodiscard]] std::size_t feed(Conn& c, const char* p, std::size_t n, H& h) noexcept;
     template <class H> [[nodiscard]] std::size_t deliver_block(const char* p, std::size_t n, H& h) noexcept;
     template <class H> void extend_tail(Conn& c, const char* p, std::size_t n, H& h) noexcept;
+    // A line's length as max_record_bytes measures it: without its '\n' and a
+    // trailing '\r' (docs/semantics.md, as the decoder and LineReader count).
+    [[nodiscard]] static std::size_t record_bytes(const char* p, std::size_t n) noexcept {
+        return n > 0 && p[n - 1] == '\r' ? n - 1 : n;
+    }
     template <class H> void oversize(H& h) noexcept {
         ++counters_.oversize;
         h.on_oversize();
@@ -255,9 +262,13 @@ bool TcpSource::process(uint32_t slot, int res, uint32_t flags, uint32_t& offset
     }
     if (res == 0) {
         // EOF: an unterminated last line is still a line.
-        if (c.tail_len > 0 && !c.skipping && reserve_tail(c, c.tail_len + 1)) {
-            c.tail[c.tail_len++] = '\n';
-            deliver(c.tail.get(), c.tail_len, h);
+        if (c.tail_len > 0 && !c.skipping) {
+            if (record_bytes(c.tail.get(), c.tail_len) > max_record_) {
+                oversize(h);
+            } else if (reserve_tail(c, c.tail_len + 1)) {
+                c.tail[c.tail_len++] = '\n';
+                deliver(c.tail.get(), c.tail_len, h);
+            }
         }
         ++counters_.closed;
     } else {
@@ -292,7 +303,8 @@ std::size_t TcpSource::feed(Conn& c, const char* p, std::size_t n, H& h) noexcep
             return n;
         }
         const std::size_t part = static_cast<std::size_t>(nl - (p + i));  // without the '\n'
-        if (c.tail_len + part > max_record_) {
+        const bool cr = (part > 0 ? p[i + part - 1] : c.tail[c.tail_len - 1]) == '\r';
+        if (c.tail_len + part - (cr ? 1 : 0) > max_record_) {
             c.tail_len = 0;
             oversize(h);
         } else {
@@ -336,7 +348,7 @@ std::size_t TcpSource::deliver_block(const char* p, std::size_t n, H& h) noexcep
     while (j < n) {
         const auto* nl = static_cast<const char*>(std::memchr(p + j, '\n', n - j));
         const std::size_t len = static_cast<std::size_t>(nl - (p + j));
-        if (len > max_record_) {
+        if (record_bytes(p + j, len) > max_record_) {
             if (run < j) {
                 if (paused_) return run;
                 deliver(p + run, j - run, h);
@@ -356,7 +368,8 @@ std::size_t TcpSource::deliver_block(const char* p, std::size_t n, H& h) noexcep
 // Appends an unterminated piece to the line held in the tail.
 template <class H>
 void TcpSource::extend_tail(Conn& c, const char* p, std::size_t n, H& h) noexcept {
-    if (c.tail_len + n > max_record_) {
+    // + 1: a line of max_record bytes may still end in a '\r' (not counted).
+    if (c.tail_len + n > max_record_ + 1) {
         c.tail_len = 0;
         c.skipping = true;
         oversize(h);

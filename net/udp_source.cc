@@ -8,8 +8,8 @@
 namespace sluice::net {
 
 Result<std::unique_ptr<UdpSource>> UdpSource::open(Uring& ring, const UdpConfig& config, uint8_t owner) {
-    if (config.max_datagram == 0 || config.max_datagram > 65535) {
-        return Error{"udp source: max_datagram must be in 1..65535, not " + std::to_string(config.max_datagram)};
+    if (config.max_datagram == 0 || config.max_datagram > 65536) {  // [limits] udp_buffer_bytes allows 64 KiB
+        return Error{"udp source: max_datagram must be in 1..65536, not " + std::to_string(config.max_datagram)};
     }
     auto ep = parse_endpoint(config.host, config.port);
     if (!ep) return ep.error();

@@ -2,173 +2,34 @@
 // appliance started, records sent over UDP and TCP by plain sockets, rows
 // received from file, UDP and TCP sinks, then SIGTERM drains it. Counts and
 // durations are bounded; rows and counters are checked exactly.
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "../support/files.h"
-
-extern char** environ;
+#include "appliance.h"
 
 namespace {
 
+using sluice::testing::Appliance;
+using sluice::testing::connect_tcp;
+using sluice::testing::counter;
+using sluice::testing::free_port;
+using sluice::testing::lines_of;
+using sluice::testing::loopback;
 using sluice::testing::read_file;
-using sluice::testing::TempDir;
-using sluice::testing::write_file;
-
-std::string g_sluice;
-
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream ss(text);
-    for (std::string l; std::getline(ss, l);)
-        if (!l.empty()) out.push_back(l);
-    return out;
-}
-
-// A port the kernel just handed out for `type` on 127.0.0.1 (free a moment ago).
-uint16_t free_port(int type) {
-    int fd = ::socket(AF_INET, type, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
-sockaddr_in loopback(uint16_t port) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return a;
-}
-
-int connect_tcp(uint16_t port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a = loopback(port);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
-}
-
-void send_all(int fd, const char* p, std::size_t n) {
-    while (n > 0) {
-        const ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
-        if (w <= 0) return;
-        p += w;
-        n -= static_cast<std::size_t>(w);
-    }
-}
+using sluice::testing::send_all;
+using sluice::testing::wait_for_lines;
 
 std::string record(int i, int quantity) {
     return "{\"symbol\":\"S" + std::to_string(i % 5) + "\",\"price\":1.5,\"quantity\":" + std::to_string(quantity) + "}\n";
 }
-
-// A stats counter of the first query in `sluice run --stats` JSON.
-long counter(const std::string& stats, const std::string& name) {
-    const auto at = stats.find("\"" + name + "\":");
-    if (at == std::string::npos) return -1;
-    return std::stol(stats.substr(at + name.size() + 3));
-}
-
-// Waits (up to 20 s) until `file` holds at least n lines: the appliance has
-// taken what was sent, so a drain now loses nothing.
-bool wait_for_lines(const std::string& file, std::size_t n) {
-    for (int i = 0; i < 1000; ++i) {
-        if (lines_of(read_file(file)).size() >= n) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
-}
-
-class Appliance : public ::testing::Test {
-protected:
-    void SetUp() override { ASSERT_FALSE(dir_.path().empty()); }
-    void TearDown() override {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-    }
-
-    std::string path(const std::string& name) const { return dir_.file(name); }
-
-    // Starts `sluice run` on config text; true once it printed "ready".
-    bool start(const std::string& config) {
-        write_file(path("app.toml"), config);
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 1, path("stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_addopen(&fa, 2, path("stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        std::vector<std::string> args = {g_sluice, "run", "--config", path("app.toml"), "--stats", path("stats.json")};
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        const int rc = posix_spawn(&pid_, g_sluice.c_str(), &fa, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&fa);
-        if (rc != 0) return false;
-        for (int i = 0; i < 1000; ++i) {  // up to 10 s
-            if (read_file(path("stderr")).find("sluice: ready") != std::string::npos) return true;
-            int status;
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-                pid_ = -1;
-                return false;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        return false;
-    }
-
-    // SIGTERM, then the exit status (within 30 s).
-    int stop() {
-        ::kill(pid_, SIGTERM);
-        for (int i = 0; i < 3000; ++i) {
-            int status;
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = -1;
-                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        return -1;
-    }
-
-    std::string err() const { return read_file(path("stderr")); }
-    std::string stats() const { return read_file(path("stats.json")); }
-
-    TempDir dir_{"sluice-run"};
-    pid_t pid_ = -1;
-    int exit_code_ = -1;
-};
 
 std::string config(uint16_t udp, uint16_t tcp, const std::string& sink, const std::string& query,
                    const std::string& extra = "") {
@@ -433,13 +294,4 @@ TEST_F(Appliance, StartUpErrorsAreClear) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    ::testing::InitGoogleTest(&argc, argv);
-    if (argc < 2) {
-        std::fprintf(stderr, "usage: %s [gtest flags] PATH_TO_SLUICE\n", argv[0]);
-        return 2;
-    }
-    g_sluice = argv[1];
-    ::signal(SIGPIPE, SIG_IGN);
-    return RUN_ALL_TESTS();
-}
+int main(int argc, char** argv) { return sluice::testing::appliance_test_main(argc, argv); }

@@ -188,6 +188,39 @@ TEST_F(TcpTest, OversizeLineInsideOneBufferIsSkipped) {
     EXPECT_EQ(h.oversize, 2u);
 }
 
+// max_record_bytes is measured without a trailing '\r' (docs/semantics.md), as
+// the decoder and LineReader measure it: a CRLF line of exactly the limit is a
+// line, one byte more is oversize -- inside one buffer, across reads, at EOF.
+class TcpCrLimitTest : public TcpTest {
+protected:
+    void check(unsigned buffer_bytes) {
+        TcpConfig cfg;
+        cfg.buffers = 8;
+        cfg.buffer_bytes = buffer_bytes;
+        cfg.max_record_bytes = 100;
+        ASSERT_TRUE(open(cfg));
+        TcpClient c(src->port());
+        ASSERT_TRUE(c.connected());
+        const std::string at_limit(100, 'a');
+        const std::string over(101, 'b');
+        const std::string input = at_limit + "\r\n" + over + "\r\n" + over + "\n" + at_limit + "\r";
+        for (std::size_t pos = 0; pos < input.size(); pos += 50) {
+            const std::string_view part = std::string_view(input).substr(pos, 50);
+            const uint64_t b0 = counters().bytes;
+            ASSERT_TRUE(c.write(part));
+            ASSERT_TRUE(run_until([&] { return counters().bytes == b0 + part.size(); }));
+        }
+        c.close();  // the last line, unterminated, ends in '\r': still within the limit
+        ASSERT_TRUE(run_until([&] { return counters().closed == 1; }));
+        EXPECT_EQ(h.lines(), (std::vector<std::string>{at_limit + "\r", at_limit + "\r"}));
+        EXPECT_EQ(h.oversize, 2u);
+        EXPECT_EQ(counters().oversize, 2u);
+    }
+};
+
+TEST_F(TcpCrLimitTest, InsideOneBuffer) { check(4096); }  // > max_record: lines inside a buffer are scanned
+TEST_F(TcpCrLimitTest, AcrossReads) { check(64); }        // <= max_record: long lines are assembled in the tail
+
 TEST_F(TcpTest, UnterminatedLastLineAtCloseIsALine) {
     TcpConfig cfg;
     cfg.buffers = 4;
