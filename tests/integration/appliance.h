@@ -119,6 +119,21 @@ inline bool wait_for_lines(const std::string& file, std::size_t n) {
     return wait_until([&] { return lines_of(read_file(file)).size() >= n; });
 }
 
+// Starts args[0] with stdout and stderr to files; the pid, or -1.
+inline pid_t spawn_process(std::vector<std::string> args, const std::string& out, const std::string& err) {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, args[0].c_str(), &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    return rc == 0 ? pid : -1;
+}
+
 class Appliance : public ::testing::Test {
 protected:
     void SetUp() override { ASSERT_FALSE(dir_.path().empty()); }
@@ -134,18 +149,9 @@ protected:
     // Starts `sluice run` on config text; true once it printed "ready".
     bool start(const std::string& config) {
         write_file(path("app.toml"), config);
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 1, path("stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_addopen(&fa, 2, path("stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        const std::string& exe = sluice_binary();
-        std::vector<std::string> args = {exe, "run", "--config", path("app.toml"), "--stats", path("stats.json")};
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        const int rc = posix_spawn(&pid_, exe.c_str(), &fa, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&fa);
-        if (rc != 0) return false;
+        pid_ = spawn_process({sluice_binary(), "run", "--config", path("app.toml"), "--stats", path("stats.json")},
+                             path("stdout"), path("stderr"));
+        if (pid_ < 0) return false;
         for (int i = 0; i < 1000; ++i) {  // up to 10 s
             if (read_file(path("stderr")).find("sluice: ready") != std::string::npos) return true;
             int status;

@@ -5,58 +5,21 @@
 // asserted, only that everything sent came back.
 //
 // argv: [gtest flags] SLUICE SLUICE_GEN SLUICE_LAT
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
-#include <cstdio>
 #include <map>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "../support/files.h"
-
-extern char** environ;
+#include "appliance.h"
 
 namespace {
 
-using sluice::testing::read_file;
-using sluice::testing::TempDir;
-using sluice::testing::write_file;
+using namespace sluice::testing;
 
-std::string g_sluice, g_gen, g_lat;
+std::string g_gen, g_lat;
 
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream ss(text);
-    for (std::string l; std::getline(ss, l);)
-        if (!l.empty()) out.push_back(l);
-    return out;
-}
-
-// A port the kernel just handed out for `type` on 127.0.0.1 (free a moment ago).
-uint16_t free_port(int type) {
-    int fd = ::socket(AF_INET, type, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
-std::string loopback(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
+std::string address(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 
 // A number field of a flat JSON object or a key=value line ("key":N or key=N); -1 if absent.
 long long number_after(const std::string& text, const std::string& key) {
@@ -78,38 +41,14 @@ struct Exit {
     std::string out, err;
 };
 
-class Tools : public ::testing::Test {
+// The appliance fixture, plus running a tool to completion.
+class Tools : public Appliance {
 protected:
-    void SetUp() override { ASSERT_FALSE(dir_.path().empty()); }
-    void TearDown() override {
-        if (sluice_ > 0) {
-            ::kill(sluice_, SIGKILL);
-            ::waitpid(sluice_, nullptr, 0);
-        }
-    }
-
-    std::string path(const std::string& name) const { return dir_.file(name); }
-
-    pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        std::vector<std::string> copy = args;
-        std::vector<char*> argv;
-        for (auto& a : copy) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        pid_t pid = -1;
-        const int rc = posix_spawn(&pid, copy[0].c_str(), &fa, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&fa);
-        return rc == 0 ? pid : -1;
-    }
-
     // Runs a tool to completion (killed after 60 s).
     Exit run_tool(const std::vector<std::string>& args) {
         const std::string out = path("tool.out"), err = path("tool.err");
         Exit e;
-        const pid_t pid = spawn(args, out, err);
+        const pid_t pid = spawn_process(args, out, err);
         if (pid < 0) return e;
         for (int i = 0; i < 6000; ++i) {
             int status;
@@ -126,58 +65,12 @@ protected:
         e.err = read_file(err) + "\n(killed after 60 s)";
         return e;
     }
-
-    // Starts `sluice run` on config text; true once it printed "ready".
-    bool start(const std::string& config) {
-        write_file(path("app.toml"), config);
-        sluice_ = spawn({g_sluice, "run", "--config", path("app.toml"), "--stats", path("stats.json")},
-                        path("sluice.out"), path("sluice.err"));
-        if (sluice_ < 0) return false;
-        for (int i = 0; i < 1000; ++i) {  // up to 10 s
-            if (read_file(path("sluice.err")).find("sluice: ready") != std::string::npos) return true;
-            int status;
-            if (::waitpid(sluice_, &status, WNOHANG) == sluice_) {
-                sluice_ = -1;
-                return false;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        return false;
-    }
-
-    // SIGTERM, then the exit status (within 30 s).
-    int stop() {
-        ::kill(sluice_, SIGTERM);
-        for (int i = 0; i < 3000; ++i) {
-            int status;
-            if (::waitpid(sluice_, &status, WNOHANG) == sluice_) {
-                sluice_ = -1;
-                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        return -1;
-    }
-
-    // Waits (up to 20 s) until `file` holds at least n lines.
-    bool wait_for_lines(const std::string& file, std::size_t n) {
-        for (int i = 0; i < 1000; ++i) {
-            if (lines_of(read_file(file)).size() >= n) return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        return false;
-    }
-
-    std::string sluice_err() const { return read_file(path("sluice.err")); }
-
-    TempDir dir_{"sluice-tools"};
-    pid_t sluice_ = -1;
 };
 
 std::string shards_and_idle() { return "[shards]\ncount = 2\nidle = \"adaptive\"\n"; }
 
 std::string source(const std::string& name, const std::string& type, uint16_t port) {
-    return "[[sources]]\nname = \"" + name + "\"\ntype = \"" + type + "\"\nlisten = \"" + loopback(port) + "\"\n";
+    return "[[sources]]\nname = \"" + name + "\"\ntype = \"" + type + "\"\nlisten = \"" + address(port) + "\"\n";
 }
 
 std::string query(const std::string& name, const std::string& sql, const std::string& sink) {
@@ -194,20 +87,20 @@ TEST_F(Tools, GenFeedsTheApplianceOverUdpAndTcp) {
               "out") +
         // One row per record: the test sees when everything was taken.
         query("seen", "SELECT symbol FROM market_data", "seen");
-    ASSERT_TRUE(start(config)) << sluice_err();
+    ASSERT_TRUE(start(config)) << err();
 
     // Records 0..1999 over UDP (paced, well below what two shards take), 2000..4999 over TCP.
-    Exit gen = run_tool({g_gen, "--scenario", "s2", "--udp", loopback(udp), "--count", "2000", "--rate", "20000"});
+    Exit gen = run_tool({g_gen, "--scenario", "s2", "--udp", address(udp), "--count", "2000", "--rate", "20000"});
     ASSERT_EQ(gen.code, 0) << gen.err;
     EXPECT_EQ(number_after(gen.err, "records"), 2000) << gen.err;
     EXPECT_EQ(number_after(gen.err, "errors"), 0) << gen.err;
     const long long udp_datagrams = number_after(gen.err, "datagrams");
-    gen = run_tool({g_gen, "--scenario", "s2", "--tcp", loopback(tcp), "--start", "2000", "--count", "3000",
+    gen = run_tool({g_gen, "--scenario", "s2", "--tcp", address(tcp), "--start", "2000", "--count", "3000",
                     "--connections", "2", "--batch-bytes", "4096"});
     ASSERT_EQ(gen.code, 0) << gen.err;
     EXPECT_EQ(number_after(gen.err, "records"), 3000) << gen.err;
-    ASSERT_TRUE(wait_for_lines(path("seen.ndjson"), 5000)) << sluice_err();
-    ASSERT_EQ(stop(), 0) << sluice_err();
+    ASSERT_TRUE(wait_for_lines(path("seen.ndjson"), 5000)) << err();
+    ASSERT_EQ(stop(), 0) << err();
 
     const std::string stats = read_file(path("stats.json"));
     EXPECT_EQ(number_after(stats, "records_in"), 5000) << stats;  // of the first query
@@ -243,16 +136,16 @@ TEST_P(LatThroughSluice, EveryRecordComesBackWithALatency) {
     const uint16_t in = free_port(type), back = free_port(type);
     const std::string config =
         shards_and_idle() + source("in", transport, in) + "[[sinks]]\nname = \"back\"\ntype = \"" + transport +
-        "\"\naddress = \"" + loopback(back) + "\"\n" +
+        "\"\naddress = \"" + address(back) + "\"\n" +
         query("latency", "SELECT symbol, LAST(sent_ns) AS sent_ns FROM market_data GROUP BY symbol EMIT CHANGES",
               "back");
-    ASSERT_TRUE(start(config)) << sluice_err();
+    ASSERT_TRUE(start(config)) << err();
 
-    const Exit lat = run_tool({g_lat, "--rate", "2000", "--count", "2000", "--" + transport, loopback(in), "--listen",
-                               transport + ":" + loopback(back), "--warmup", "0", "--drain-ms", "5000", "--json",
+    const Exit lat = run_tool({g_lat, "--rate", "2000", "--count", "2000", "--" + transport, address(in), "--listen",
+                               transport + ":" + address(back), "--warmup", "0", "--drain-ms", "5000", "--json",
                                path("lat.json"), "--hgrm", path("lat.hgrm")});
     ASSERT_EQ(lat.code, 0) << lat.err << lat.out;
-    ASSERT_EQ(stop(), 0) << sluice_err();
+    ASSERT_EQ(stop(), 0) << err();
     const std::string json = read_file(path("lat.json"));
     EXPECT_EQ(number_after(json, "sent"), 2000) << json;
     EXPECT_EQ(number_after(json, "received"), 2000) << json;
@@ -295,7 +188,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: %s [gtest flags] PATH_TO_SLUICE PATH_TO_SLUICE_GEN PATH_TO_SLUICE_LAT\n", argv[0]);
         return 2;
     }
-    g_sluice = argv[1];
+    sluice_binary() = argv[1];
     g_gen = argv[2];
     g_lat = argv[3];
     ::signal(SIGPIPE, SIG_IGN);
