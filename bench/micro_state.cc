@@ -265,6 +265,7 @@ void BM_GroupFill(benchmark::State& state) {
     const Keys& k = keys_upto(groups);
     uint64_t mismatch = 0, inserted = 0;
     double mib = 0;
+    double per_group = 0;
     for (auto _ : state) {
         GroupTable table(layout.block_size(), kArenaChunk);
         for (uint64_t g = 0; g < groups; ++g) {
@@ -277,11 +278,17 @@ void BM_GroupFill(benchmark::State& state) {
         }
         benchmark::DoNotOptimize(table.size());
         mib = static_cast<double>(table.memory_bytes()) / (1024.0 * 1024.0);
+        per_group = static_cast<double>(table.memory_bytes()) / static_cast<double>(groups);
     }
     if (inserted != state.iterations() * groups || mismatch != 0) state.SkipWithError("a group was not new");
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * groups));
     state.counters["groups"] = static_cast<double>(groups);
     state.counters["table MiB"] = mib;
+    // BENCH.md: state memory <= key bytes + 64 B per group plus accumulators.
+    state.counters["B/group"] = per_group;
+    state.counters["key B"] = k.len;
+    state.counters["acc B"] = layout.block_size();
+    state.counters["overhead B/group"] = per_group - k.len - layout.block_size();
 }
 
 void group_counts(benchmark::internal::Benchmark* b) {

@@ -1,6 +1,9 @@
 // Flat group table (see group_table.h for the layout).
 #include "group_table.h"
 
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <exception>
@@ -25,6 +28,17 @@ void free_lines(void* p) noexcept {
     if (p != nullptr) ::operator delete(p, std::align_val_t{kCacheLine});
 }
 
+// Entries of at least this many bytes live in an anonymous mapping: the
+// reserve up to max_load costs address space, and memory only for the pages
+// entries were written to. Smaller tables (most window tables) stay on the heap.
+constexpr std::size_t kMapBytes = std::size_t{1} << 20;
+constexpr std::size_t kPage = 4096;
+
+uint8_t* map_entries(std::size_t bytes) noexcept {
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? nullptr : static_cast<uint8_t*>(p);
+}
+
 }  // namespace
 
 GroupTable::GroupTable(uint32_t block_size, std::size_t arena_chunk_bytes)
@@ -35,17 +49,46 @@ GroupTable::GroupTable(uint32_t block_size, std::size_t arena_chunk_bytes)
 GroupTable::~GroupTable() {
     free_lines(ctrl_);
     free_lines(index_);
-    free_lines(entries_);
+    free_entries();
 }
 
+void GroupTable::free_entries() noexcept {
+    if (entries_mapped_) ::munmap(entries_, entries_bytes_);
+    else free_lines(entries_);
+    entries_ = nullptr;
+}
+
+// Slots and the entry reserve for `capacity`. Entries already written move
+// along: a mapping grows with mremap (no copy), a heap block is copied.
 void GroupTable::allocate(std::size_t capacity) noexcept {
     capacity_ = capacity;
     group_mask_ = capacity / kGroup - 1;
     ctrl_ = static_cast<uint8_t*>(alloc_lines(capacity));
     index_ = static_cast<uint32_t*>(alloc_lines(capacity * sizeof(uint32_t)));
-    entries_ = static_cast<uint8_t*>(alloc_lines(max_load() * stride_));
-    if (ctrl_ == nullptr || index_ == nullptr || entries_ == nullptr) [[unlikely]]
+    const std::size_t bytes = max_load() * stride_;
+    uint8_t* entries = nullptr;
+    bool mapped = false;
+    if (bytes >= kMapBytes) {
+        mapped = true;
+        if (entries_mapped_) {
+            void* p = ::mremap(entries_, entries_bytes_, bytes, MREMAP_MAYMOVE);
+            entries = p == MAP_FAILED ? nullptr : static_cast<uint8_t*>(p);
+            entries_ = nullptr;  // moved (or lost with the failure below)
+        } else {
+            entries = map_entries(bytes);
+        }
+    } else {
+        entries = static_cast<uint8_t*>(alloc_lines(bytes));
+    }
+    if (ctrl_ == nullptr || index_ == nullptr || entries == nullptr) [[unlikely]]
         std::terminate();  // out of memory on the data path
+    if (entries_ != nullptr) {
+        std::memcpy(entries, entries_, std::size_t{size_} * stride_);
+        free_entries();
+    }
+    entries_ = entries;
+    entries_bytes_ = bytes;
+    entries_mapped_ = mapped;
     std::memset(ctrl_, kEmpty, capacity);
 }
 
@@ -94,6 +137,7 @@ GroupTable::Hit GroupTable::find_or_insert_slow(uint64_t hash, const uint8_t* ke
         std::memcpy(copy, key, len);
     }
     const uint32_t idx = size_++;
+    high_water_ = std::max(high_water_, size_);
     auto* h = reinterpret_cast<Header*>(entries_ + std::size_t{idx} * stride_);
     *h = Header{hash, copy, len, 0};
     ctrl_[slot] = tag_of(hash);
@@ -113,9 +157,7 @@ void GroupTable::prefetch(uint64_t hash) const noexcept {
 void GroupTable::grow() noexcept {
     uint8_t* old_ctrl = ctrl_;
     uint32_t* old_index = index_;
-    uint8_t* old_entries = entries_;
     allocate(capacity_ * 2);
-    std::memcpy(entries_, old_entries, std::size_t{size_} * stride_);
     for (uint32_t i = 0; i < size_; ++i) {
         const uint64_t hash = hash_at(i);
         const std::size_t slot = free_slot(hash);
@@ -124,7 +166,6 @@ void GroupTable::grow() noexcept {
     }
     free_lines(old_ctrl);
     free_lines(old_index);
-    free_lines(old_entries);
 }
 
 void GroupTable::clear() noexcept {
@@ -134,7 +175,11 @@ void GroupTable::clear() noexcept {
 }
 
 std::size_t GroupTable::memory_bytes() const noexcept {
-    return capacity_ * (1 + sizeof(uint32_t)) + max_load() * stride_ + arena_.reserved_bytes();
+    // A mapping holds memory for the pages written so far (clear() keeps them).
+    const std::size_t entries = entries_mapped_
+                                    ? std::min(entries_bytes_, (std::size_t{high_water_} * stride_ + kPage - 1) & ~(kPage - 1))
+                                    : entries_bytes_;
+    return capacity_ * (1 + sizeof(uint32_t)) + entries + arena_.reserved_bytes();
 }
 
 }  // namespace sluice

@@ -5,7 +5,9 @@
 //    from hash bits 25..31 (the high 32 bits route records between shards and
 //    the low bits pick the probe group, so the tag adds fresh entropy);
 //  - index_: per slot, the entry number;
-//  - entries_: dense, in insertion order, {hash, key, key_len, block}.
+//  - entries_: dense, in insertion order, {hash, key, key_len, block}; reserved
+//    up to the load limit, from 1 MiB on as an anonymous mapping that holds
+//    memory only for the pages written (and grows by mremap, without a copy).
 // Probing looks at groups of 8 control bytes at once (SWAR), triangular over
 // groups. Keys are copied into the table's arena, which also holds the
 // blocks' out-of-line state; clear() keeps every byte of memory for reuse.
@@ -111,10 +113,14 @@ private:
     std::size_t free_slot(uint64_t hash) const noexcept;
     [[gnu::noinline]] void grow() noexcept;
     void allocate(std::size_t capacity) noexcept;
+    void free_entries() noexcept;
 
     uint8_t* ctrl_ = nullptr;
     uint32_t* index_ = nullptr;
     uint8_t* entries_ = nullptr;
+    std::size_t entries_bytes_ = 0;  // reserved for max_load() entries
+    bool entries_mapped_ = false;
+    uint32_t high_water_ = 0;        // most entries ever written (pages a mapping holds)
     std::size_t capacity_ = 0;  // slots, a power of two >= 16
     std::size_t group_mask_ = 0;
     uint32_t size_ = 0;
