@@ -54,18 +54,18 @@ private:
     alignas(kCacheLine) uint8_t* data_ = nullptr;
     uint32_t capacity_ = 0;
     uint32_t mask_ = 0;
-    alignas(kCacheLine) char guard0_[kCacheLine];
+    [[maybe_unused]] alignas(kCacheLine) char guard0_[kCacheLine];
     // Written by the producer on flush(), read by the consumer when it runs dry.
     alignas(kCacheLine) std::atomic<uint32_t> write_pub_{0};
-    alignas(kCacheLine) char guard1_[kCacheLine];
+    [[maybe_unused]] alignas(kCacheLine) char guard1_[kCacheLine];
     // Producer-private.
     alignas(kCacheLine) uint32_t write_local_ = 0;  // end of pushed messages
     uint32_t pending_ = 0;                          // payload bytes of the message being built
     uint32_t read_cache_ = 0;                       // cached consumer index
-    alignas(kCacheLine) char guard2_[kCacheLine];
+    [[maybe_unused]] alignas(kCacheLine) char guard2_[kCacheLine];
     // Written by the consumer on release(), read by the producer when full.
     alignas(kCacheLine) std::atomic<uint32_t> read_pub_{0};
-    alignas(kCacheLine) char guard3_[kCacheLine];
+    [[maybe_unused]] alignas(kCacheLine) char guard3_[kCacheLine];
     // Consumer-private.
     alignas(kCacheLine) uint32_t read_local_ = 0;  // position of the next message
     uint32_t write_cache_ = 0;                     // cached producer index

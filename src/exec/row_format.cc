@@ -364,7 +364,7 @@ void RowFormat::write_after_lead(OutBuffer& out, const char* lead_text, uint32_t
             if (lead_len > 48) std::memcpy(start + 32, lead_text + 32, 16);
         }
         std::memcpy(start + lead_len - 16, lead_text + lead_len - 16, 16);
-    } else {
+    } else if (lead_len != 0) {  // no lead: lead_text may be null, which memcpy must not get
         std::memcpy(start, lead_text, lead_len);
     }
     const auto at = [values](std::size_t i) -> const Value& { return *values[i]; };

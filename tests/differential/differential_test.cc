@@ -5,8 +5,9 @@
 // records with their event times and watermarks, as a multiset).
 //
 // SLUICE_DIFF_SEED (default kDefaultSeed) and SLUICE_DIFF_CASES (default
-// kDefaultCases) choose the cases; case i has its own seed derived from both,
-// so one case replays with --gtest_filter='Cases/Differential.Run/i'.
+// kDefaultCases, divided by SLUICE_TEST_SCALE) choose the cases; case i has
+// its own seed derived from both, so one case replays with
+// --gtest_filter='Cases/Differential.Run/i'.
 // SLUICE_DIFF_VERBOSE=1 prints every case's query. A query the engine
 // refuses as "not supported yet" skips its case.
 #include <gtest/gtest.h>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "../support/files.h"
+#include "../support/scale.h"
 #include "case_file.h"
 #include "case_gen.h"
 #include "reference.h"
@@ -50,7 +52,7 @@ uint64_t env_u64(const char* name, uint64_t fallback) {
 }
 
 uint64_t base_seed() { return env_u64("SLUICE_DIFF_SEED", kDefaultSeed); }
-int case_count() { return static_cast<int>(env_u64("SLUICE_DIFF_CASES", kDefaultCases)); }
+int case_count() { return static_cast<int>(env_u64("SLUICE_DIFF_CASES", testing::scaled(kDefaultCases))); }
 uint64_t case_seed(uint64_t base, int index) { return Rng(base ^ (0x51ed27u * static_cast<uint64_t>(index + 1))).next(); }
 
 using testing::read_file;

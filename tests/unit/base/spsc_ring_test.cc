@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "../../support/scale.h"
 #include "sluice/spsc_ring.h"
 
 namespace sluice {
@@ -208,11 +209,11 @@ TEST(SpscRing, OccupancyCountsPublishedBytes) {
     EXPECT_EQ(r.occupancy(), 24u);
 }
 
-// Two threads, 2M messages of random sizes 8..512: the consumer checks order
-// and content. Bounded by count and by a deadline so a broken ring fails
-// instead of hanging.
+// Two threads, 2M messages (SLUICE_TEST_SCALE divides them) of random sizes
+// 8..512: the consumer checks order and content. Bounded by count and by a
+// deadline so a broken ring fails instead of hanging.
 TEST(SpscRing, TwoThreadStress) {
-    constexpr uint64_t kMessages = 2000000;
+    const uint64_t messages = testing::scaled(2000000);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     SpscRing ring(1 << 16);
     std::atomic<bool> stop{false};
@@ -224,7 +225,7 @@ TEST(SpscRing, TwoThreadStress) {
         uint64_t seq = 0;
         uint32_t batch = 0;
         uint32_t batch_size = 1 + batch_rng() % 64;
-        while (seq < kMessages && !stop.load(std::memory_order_relaxed)) {
+        while (seq < messages && !stop.load(std::memory_order_relaxed)) {
             const uint32_t bytes = 8 + size_rng() % 505;
             void* p;
             while ((p = ring.try_alloc(bytes)) == nullptr) {
@@ -257,7 +258,7 @@ TEST(SpscRing, TwoThreadStress) {
     uint64_t bad = 0;
     uint32_t pending_release = 0;
     bool timed_out = false;
-    while (expected < kMessages) {
+    while (expected < messages) {
         uint32_t n = 0;
         const void* m = ring.front(&n);
         if (m == nullptr) {
@@ -288,7 +289,7 @@ TEST(SpscRing, TwoThreadStress) {
     EXPECT_FALSE(timed_out) << "consumer stopped at " << expected;
     EXPECT_FALSE(producer_timed_out.load());
     EXPECT_EQ(bad, 0u);
-    EXPECT_EQ(expected, kMessages);
+    EXPECT_EQ(expected, messages);
 }
 
 }  // namespace

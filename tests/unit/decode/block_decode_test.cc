@@ -6,6 +6,7 @@
 // the type_mismatch count must be identical.
 #include <gtest/gtest.h>
 
+#include "decode_outcomes.h"
 #include "field_paths.h"
 
 #include <algorithm>
@@ -22,94 +23,6 @@
 
 namespace sluice {
 namespace {
-
-// One outcome, printable: "X" for a reject, else the slot values and the
-// type_mismatch delta.
-std::string describe(const Value* out, std::size_t n, uint64_t mismatch_delta) {
-    std::string s = "R";
-    for (std::size_t i = 0; i < n; ++i) {
-        const Value& v = out[i];
-        s += '|';
-        switch (v.type) {
-            case Type::Null:
-                s += "null";
-                break;
-            case Type::Bool:
-                s += v.b ? "true" : "false";
-                break;
-            case Type::Int:
-                s += 'i';
-                s += std::to_string(v.i);
-                break;
-            case Type::Double: {
-                uint64_t bits;
-                std::memcpy(&bits, &v.d, 8);
-                s += 'd';
-                s += std::to_string(bits);
-                break;
-            }
-            case Type::String:
-                s += "s'";
-                s += v.str();
-                s += '\'';
-                break;
-        }
-    }
-    s += "|mm";
-    s += std::to_string(mismatch_delta);
-    return s;
-}
-
-using Outcomes = std::vector<std::string>;
-
-// decode() on every line, split as LineReader splits them.
-Outcomes per_line(NdjsonDecoder& dec, const std::string& buf, std::size_t len) {
-    Outcomes got;
-    std::vector<Value> out(dec.field_count());
-    std::size_t at = 0;
-    while (at < len) {
-        std::size_t nl = buf.find('\n', at);
-        if (nl == std::string::npos || nl > len) {
-            nl = len;
-        }
-        std::size_t n = nl - at;
-        if (n != 0 && buf[at + n - 1] == '\r') {
-            --n;
-        }
-        bool blank = true;
-        for (std::size_t i = at; i < at + n; ++i) {
-            if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r') {
-                blank = false;
-                break;
-            }
-        }
-        if (!blank) {
-            uint64_t mm = 0;
-            got.push_back(dec.decode(buf.data() + at, n, out.data(), mm) ? describe(out.data(), out.size(), mm)
-                                                                          : "X");
-        }
-        at = nl + 1;
-    }
-    return got;
-}
-
-Outcomes by_block(NdjsonDecoder& dec, const std::string& buf, std::size_t len) {
-    Outcomes got;
-    std::vector<Value> out(dec.field_count());
-    uint64_t mm = 0;
-    uint64_t mm_before = 0;
-    dec.decode_block(
-        buf.data(), len, out.data(), mm,
-        [&] {
-            got.push_back(describe(out.data(), out.size(), mm - mm_before));
-            mm_before = mm;
-        },
-        [&] {
-            EXPECT_EQ(mm, mm_before) << "a rejected line counted a type mismatch";
-            got.push_back("X");
-        });
-    return got;
-}
 
 // ---------------------------------------------------------------------------
 // Random input.

@@ -23,6 +23,7 @@
 #include "../../../src/exec/key_inline.h"
 #include "../../../src/exec/number_text.h"
 #include "../../../src/exec/row_format.h"
+#include "../../support/scale.h"
 #include "sluice/arena.h"
 #include "sluice/base.h"
 #include "sluice/exec.h"
@@ -1576,7 +1577,7 @@ TEST(RowFormat, EveryWriteGivesTheSameText) {
     };
     for (const auto& cols : layouts) {
         std::vector<std::vector<Value>> rows;
-        for (int i = 0; i < 3000; ++i) {
+        for (uint64_t i = 0; i < testing::scaled(3000); ++i) {
             std::vector<Value> r;
             for (std::size_t c = 0; c < cols.size(); ++c) r.push_back(random_value());
             rows.push_back(std::move(r));

@@ -18,6 +18,7 @@
 
 #include "../../../src/exec/accumulators.h"
 #include "../../../src/exec/hll.h"
+#include "../../support/scale.h"
 #include "sluice/arena.h"
 #include "sluice/plan.h"
 #include "sluice/runtime.h"
@@ -540,9 +541,11 @@ protected:
         ASSERT_FALSE(dir_->path().empty());
         // Groups of 300 (exact), 5000 and 60000 distinct users; integral
         // doubles repeat integers, NULL and missing users are skipped.
+        // 240000 records (SLUICE_TEST_SCALE divides them).
         std::ofstream out(input(), std::ios::binary);
         std::mt19937_64 rng(11);
-        for (int64_t i = 0; i < 240000; ++i) {
+        const auto records = static_cast<int64_t>(testing::scaled(240000));
+        for (int64_t i = 0; i < records; ++i) {
             const int g = static_cast<int>(rng() % 3);
             const char* k = g == 0 ? "small" : (g == 1 ? "mid" : "big");
             const int64_t range = g == 0 ? 300 : (g == 1 ? 5000 : 60000);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../../support/collected_text.h"
+#include "../../support/scale.h"
 #include "../../support/values.h"
 #include "sluice/exec.h"
 #include "sluice/out_buffer.h"
@@ -213,17 +214,20 @@ TEST(Session, WithoutGroupByOneSessionStream) {
 TEST(Session, StateStaysBoundedOverAnUnboundedKeySpace) {
     Harness h("SELECT u, COUNT(*) AS n FROM t GROUP BY u WINDOW SESSION(ts, 1s)");
     h.batch = 1000;
-    std::size_t bytes_at_100k = 0;
+    // 600k keys, the memory compared after the first sixth (SLUICE_TEST_SCALE divides both).
+    const auto n = static_cast<int64_t>(testing::scaled(600'000));
+    const int64_t check_at = n / 6;
+    std::size_t bytes_at_check = 0;
     char key[32];
-    for (int64_t i = 0; i < 600'000; ++i) {
+    for (int64_t i = 0; i < n; ++i) {
         std::snprintf(key, sizeof key, "user-%lld", static_cast<long long>(i));
         h.record({{"u", S(key)}, {"ts", I(i)}});
-        if (i == 100'000) bytes_at_100k = h.state().state_bytes();
+        if (i == check_at) bytes_at_check = h.state().state_bytes();
     }
     // About a thousand sessions are open at any time; finished keys are compacted away.
     EXPECT_LT(h.state().group_count(), 5'000u);
-    EXPECT_LT(h.state().state_bytes(), 2 * bytes_at_100k);
-    EXPECT_EQ(h.finish().size(), 600'000u);
+    EXPECT_LT(h.state().state_bytes(), 2 * bytes_at_check);
+    EXPECT_EQ(h.finish().size(), static_cast<std::size_t>(n));
 }
 
 TEST(Session, ReopenedSessionClosesAtItsNewEnd) {
@@ -398,17 +402,20 @@ TEST(StateTtl, MemoryStaysBoundedOverAnUnboundedKeySpace) {
     Harness h("SELECT k, COUNT(*) AS n, MAX(name) AS m FROM t GROUP BY k EMIT FINAL "
               "WITH ('state.ttl' = '1s', 'timestamp' = 'ts')");
     h.batch = 500;
-    std::size_t bytes_at_100k = 0;
-    char key[40];
-    for (int64_t i = 0; i < 1'000'000; ++i) {
+    // 1M keys, the memory compared after the first tenth (SLUICE_TEST_SCALE divides both).
+    const auto n = static_cast<int64_t>(testing::scaled(1'000'000));
+    const int64_t check_at = n / 10;
+    std::size_t bytes_at_check = 0;
+    char key[48];  // "key-" + up to 20 digits + "-with-some-length" + NUL
+    for (int64_t i = 0; i < n; ++i) {
         std::snprintf(key, sizeof key, "key-%lld-with-some-length", static_cast<long long>(i));
         h.record({{"k", S(key)}, {"ts", I(i)}, {"name", S(key)}});
-        if (i == 100'000) bytes_at_100k = h.state().state_bytes();
+        if (i == check_at) bytes_at_check = h.state().state_bytes();
     }
     // About ttl (1000 ms at one key per ms) live groups, however many keys went by.
     EXPECT_LT(h.state().group_count(), 10'000u);
-    EXPECT_LE(h.state().state_bytes(), bytes_at_100k * 3 / 2);
-    EXPECT_EQ(h.finish().size(), 1'000'000u);  // every group's row, once, as it aged out or at the end
+    EXPECT_LE(h.state().state_bytes(), bytes_at_check * 3 / 2);
+    EXPECT_EQ(h.finish().size(), static_cast<std::size_t>(n));  // every group's row, once, as it aged out or at the end
 }
 
 // ---------------------------------------------------------------- DISTINCT

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "../../support/scale.h"
 #include "counting_new.h"
 #include "runtime/ring_message.h"
 #include "sluice/decode.h"
@@ -152,14 +153,16 @@ std::vector<std::pair<std::string, std::size_t>> blocks_of(uint64_t first, uint6
 uint64_t allocations_while_feeding(const std::string& sql) {
     Pipeline p(sql);
     // Warm-up covers every group and several windows; the measured part
-    // reuses the same keys in later windows. Blocks are cut before counting.
+    // reuses the same keys in later windows (200000 records, SLUICE_TEST_SCALE
+    // divides them). Blocks are cut before counting.
+    const uint64_t measured = testing::scaled(200000);
     const auto warm = blocks_of(0, 30000);
-    const auto hot = blocks_of(30000, 200000);
+    const auto hot = blocks_of(30000, measured);
     for (const auto& [bytes, n] : warm) p.feed(bytes, n);
     const uint64_t before = test::allocation_count();
     for (const auto& [bytes, n] : hot) p.feed(bytes, n);
     const uint64_t allocations = test::allocation_count() - before;
-    EXPECT_EQ(p.counters().records_in, 230000u);
+    EXPECT_EQ(p.counters().records_in, 30000 + measured);
     EXPECT_EQ(p.counters().records_rejected, 0u);
     return allocations;
 }

@@ -1,0 +1,6 @@
+SELECT _WINDOW_START AS ws, _WINDOW_END AS we, COUNT(*) AS n FROM orders WINDOW TUMBLING(ts, INTERVAL '10' SECONDS)
+-- input
+{"ts":1000}
+{"ts":9999}
+{"ts":10000}
+{"ts":15000}

@@ -1,0 +1,7 @@
+SELECT _WINDOW_START AS ws, COUNT(*) AS n FROM orders WINDOW SLIDING(ts, INTERVAL '10' SECOND, INTERVAL '5' SECOND)
+-- input
+{"ts":21000}
+{"ts":23000}
+{"ts":26000}
+{"ts":28000}
+{"ts":31000}

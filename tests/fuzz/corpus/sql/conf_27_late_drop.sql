@@ -1,0 +1,6 @@
+SELECT _WINDOW_START AS ws, COUNT(*) AS n FROM t WINDOW TUMBLING(ts, INTERVAL '5' SECOND)
+-- input
+{"ts":1000}
+{"ts":6000}
+{"ts":2000}
+{"ts":7000}

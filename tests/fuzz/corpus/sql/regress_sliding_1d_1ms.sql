@@ -1,0 +1,1 @@
+SELECT COUNT(*) AS n FROM s WINDOW SLIDING(ts, 1d, 1ms)

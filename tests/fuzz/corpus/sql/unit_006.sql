@@ -1,0 +1,1 @@
+SELECT a.b.c, "weird name", "x"."y z", "select" FROM s

@@ -1,0 +1,1 @@
+SELECT Amount, amount FROM s

@@ -1,0 +1,1 @@
+SELECT "_TIMESTAMP" AS t, _timestamp AS arrival FROM s

@@ -1,0 +1,1 @@
+SELECT DISTINCT k, v + 1 AS w FROM s WHERE v > 0

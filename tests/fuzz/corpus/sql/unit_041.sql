@@ -1,0 +1,3 @@
+SELECT a
+FROM s
+WHERE x >

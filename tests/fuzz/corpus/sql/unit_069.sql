@@ -1,0 +1,1 @@
+SELECT a FROM s WITH (watermark = '1s')

@@ -1,0 +1,1 @@
+SELECT a FROM s WITH ('state.ttl' = '1s'

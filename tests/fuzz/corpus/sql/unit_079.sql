@@ -1,0 +1,1 @@
+SELECT k, COUNT(*) AS n, SUM(v * 2) / COUNT(v) AS r FROM s t WHERE t.v > 1 AND k IN ('a', 'b') GROUP BY k WINDOW TUMBLING(ts, INTERVAL '5' SECOND) HAVING COUNT(*) > 1 LIMIT 3 EMIT FINAL WITH ('watermark.max_out_of_orderness' = '2s')

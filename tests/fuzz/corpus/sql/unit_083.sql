@@ -1,0 +1,1 @@
+SELECT y FROM s WHERE x > 1

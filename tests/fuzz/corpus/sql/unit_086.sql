@@ -1,0 +1,1 @@
+SELECT orders.amount FROM orders

@@ -1,0 +1,1 @@
+SELECT o.k, COUNT(*) FROM orders AS o GROUP BY k

@@ -1,0 +1,1 @@
+SELECT customer.id AS cid, COUNT(*) AS n FROM e GROUP BY cid

@@ -1,0 +1,1 @@
+SELECT a, COUNT(*) FROM e GROUP BY 3

@@ -1,0 +1,1 @@
+SELECT a, COUNT(*) FROM s GROUP BY a, a

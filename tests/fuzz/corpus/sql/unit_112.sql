@@ -1,0 +1,1 @@
+SELECT k, v, COUNT(*) FROM s GROUP BY k

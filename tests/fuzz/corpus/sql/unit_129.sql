@@ -1,0 +1,2 @@
+SELECT a   +
+	 b /* note */ * 2 FROM s

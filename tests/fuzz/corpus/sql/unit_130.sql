@@ -1,0 +1,1 @@
+SELECT (a + b) * 2, -a FROM s

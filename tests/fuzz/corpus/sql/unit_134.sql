@@ -1,0 +1,1 @@
+SELECT ROUND(a, 1, 2) FROM s

@@ -1,0 +1,1 @@
+SELECT NULLIF(a) FROM s

@@ -1,0 +1,1 @@
+SELECT REPLACE(a, 'b') FROM s

@@ -1,0 +1,1 @@
+SELECT a > 1 AS c, a IS NULL AS n, a IN (1) AS i, a LIKE 'x' AS l, NOT a AS nt, CAST(a AS DOUBLE) AS cd, UPPER(a) AS u, LENGTH(a) AS len, SQRT(a) AS sq, ABS(-2) AS ab, CASE WHEN a THEN 1 ELSE 2 END AS cs, CASE WHEN a THEN 1 ELSE 'x' END AS mixed, COALESCE(a, 1) AS co FROM t

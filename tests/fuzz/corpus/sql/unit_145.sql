@@ -1,0 +1,1 @@
+SELECT k, COUNT(*) AS c, COUNT(DISTINCT v) AS cd, AVG(v) AS a, SUM(v) AS s, SUM(1) AS si, SUM(1.5) AS sd, STDDEV(v) AS sdv, MIN(2) AS mn, _WINDOW_START AS ws FROM t GROUP BY k WINDOW TUMBLING(ts, 1s)

@@ -1,0 +1,1 @@
+SELECT k + 1 AS x, COUNT(*) FROM t GROUP BY k + 1

@@ -1,0 +1,1 @@
+SELECT COUNT(*) FROM s t WINDOW TUMBLING(t.event.ts, 1s)

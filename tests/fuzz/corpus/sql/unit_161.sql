@@ -1,0 +1,1 @@
+SELECT COUNT(*) FROM s WINDOW TUMBLING(ts, 1s) WITH ('watermark.max_out_of_orderness' = '2s', 'watermark.idle_timeout' = '1m', 'window.allowed_lateness' = '500ms', 'late.data.strategy' = 'dead_letter')

@@ -1,0 +1,1 @@
+SELECT a FROM s WITH ('watermark.delay' = '1s')

@@ -1,0 +1,1 @@
+SELECT a FROM s WITH ('watermark.idle_timeout' = '5')

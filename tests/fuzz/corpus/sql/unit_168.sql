@@ -1,0 +1,1 @@
+SELECT a FROM s WITH ('late.data.strategy' = 'retry')

@@ -1,0 +1,1 @@
+SELECT a FROM s WITH ('window.allowed_lateness' = '1s')

@@ -1,0 +1,1 @@
+SELECT COUNT(*) FROM s WITH ('state.ttl' = '1h')

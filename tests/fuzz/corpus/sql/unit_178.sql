@@ -1,0 +1,1 @@
+SELECT LAG(x) FROM s

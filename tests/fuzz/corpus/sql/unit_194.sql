@@ -1,0 +1,1 @@
+CREATE STREAM per_key AS SELECT k, _WINDOW_START AS ws, COUNT(*) AS n, SUM(v * 2) AS s FROM events WHERE v > 1.5 AND k <> 'x' GROUP BY k WINDOW TUMBLING(ts, INTERVAL '5' SECOND) HAVING COUNT(*) >= 2 LIMIT 10 WITH ('watermark.max_out_of_orderness' = '2s')

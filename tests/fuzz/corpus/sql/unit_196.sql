@@ -1,0 +1,1 @@
+SELECT k, MIN(t) AS lo FROM m GROUP BY k

@@ -1,0 +1,1 @@
+select Amount fRoM Orders

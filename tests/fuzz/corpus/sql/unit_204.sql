@@ -1,0 +1,4 @@
+SELECT -- a comment
+  a /* multi
+line */ , b
+	FROM t
