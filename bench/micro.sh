@@ -124,7 +124,8 @@ def duration(v, unit):
 medians = {}
 for b in binaries:
     path = os.path.join(work, b + ".json")
-    if not os.path.exists(path):
+    # A FILTER that matches nothing in a binary leaves its JSON file empty.
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
         continue
     runs = json.load(open(path))["benchmarks"]
     # With one repetition Google Benchmark reports no aggregates: the run itself is the median.

@@ -3,15 +3,26 @@
 # Idempotent: installs only what is missing and runs 'apt-get update' at most
 # once, only when something must be installed.
 #   scripts/setup-deps.sh          build + test dependencies
-#   scripts/setup-deps.sh --all    also the optional ones (DPDK, Kafka, plots, clang tools)
+#   scripts/setup-deps.sh --all    also the optional ones (plots, valgrind)
 set -euo pipefail
 
 required=(
   g++ meson ninja-build pkg-config python3
   liburing-dev libhwloc-dev libabsl-dev libsimdjson-dev libtomlplusplus-dev
   libgtest-dev libbenchmark-dev
+  clang libclang-rt-14-dev llvm-14
+  librdkafka-dev
+  dpdk-dev libdpdk-dev iproute2
 )
-optional=(dpdk-dev libdpdk-dev librdkafka-dev gnuplot-nox clang libclang-rt-14-dev valgrind)
+# clang, libclang-rt-14-dev (libFuzzer, sanitizer runtimes) and llvm-14
+# (llvm-symbolizer for readable reports): scripts/fuzz.sh, run by scripts/test.sh.
+# dpdk-dev, libdpdk-dev: -Ddpdk (kernel-bypass ingest, auto; its tests need no
+# NIC or hugepages, so they run by default); iproute2: the DPDK veth test makes
+# a network namespace.
+# librdkafka-dev: Kafka sources, sinks and checkpoints (-Dkafka, auto); its
+# tests (integration suite 'kafka', librdkafka's mock cluster, no broker) run
+# by default, so it is required.
+optional=(gnuplot-nox valgrind)
 
 want=("${required[@]}")
 if [[ "${1:-}" == "--all" ]]; then want+=("${optional[@]}"); fi

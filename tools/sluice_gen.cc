@@ -1,7 +1,10 @@
 // sluice-gen: the BENCH.md data sets as NDJSON, written to a file or stdout,
 // or sent over UDP or TCP (paced or as fast as possible, with a send
-// timestamp per record when asked).
+// timestamp per record when asked), or the UDP datagrams written as Ethernet
+// frames to a pcap file (--pcap: input for a DPDK net_pcap port).
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -16,6 +19,7 @@
 #include <thread>
 
 #include "gen_net_run.h"
+#include "gen_pcap.h"
 #include "gen_records.h"
 #include "gen_target.h"
 #include "gen_writer.h"
@@ -55,6 +59,8 @@ struct GenOptions {
     std::optional<uint64_t> batch_bytes;
     std::optional<uint64_t> per_batch;
     unsigned connections = 1;
+
+    std::string pcap;  // --pcap FILE: the datagrams as frames in a capture file
 };
 
 void print_usage(std::FILE* to) {
@@ -64,6 +70,8 @@ void print_usage(std::FILE* to) {
         "                  [--rate R] [--sent-ns] [--per-datagram N] [--datagram-bytes B]\n"
         "                  [--connections C] [--batch-bytes B] [--per-batch N] [--allow-remote]\n"
         "                  [--seed S] [--start I]\n"
+        "       sluice-gen --scenario NAME --count N --pcap FILE [--udp A.B.C.D:PORT] [--sent-ns]\n"
+        "                  [--per-datagram N] [--datagram-bytes B] [--seed S] [--start I]\n"
         "\n"
         "Writes or sends records start, start+1, ... of a benchmark data set (BENCH.md) as NDJSON.\n"
         "\n"
@@ -90,6 +98,12 @@ void print_usage(std::FILE* to) {
         "  --batch-bytes B     tcp: bytes per write (default 65536; 1400 when paced)\n"
         "  --per-batch N       tcp: records per write (default: as many as fit in --batch-bytes)\n"
         "  --allow-remote      send to an address outside 127.0.0.0/8 and ::1, resolve host names\n"
+        "\n"
+        "Capture file (for a DPDK net_pcap port, tcpdump, Wireshark):\n"
+        "  --pcap FILE         write the datagrams --udp would send as Ethernet/IPv4/UDP frames to a pcap\n"
+        "                      file instead: from 10.0.0.1:40000 to --udp's IPv4 address and port (default\n"
+        "                      10.0.0.2:9000; nothing is sent, any address will do), 1 us apart, no\n"
+        "                      fragments (--datagram-bytes at most 1472)\n"
         "\n"
         "A progress line goes to stderr every second when it is a terminal; a summary line always.\n"
         "Send errors are counted, not fatal; a failed TCP connect is. Exit status: 0 ok, 1 runtime\n"
@@ -121,6 +135,25 @@ bool in_range(std::string_view name, std::string_view value, uint64_t lo, uint64
 
 // Rules that span several options, once they are all read.
 bool check_combination(const GenOptions& o, bool have_output, bool have_threads, std::string& error) {
+    if (!o.pcap.empty()) {
+        if (o.transport == Transport::Tcp || o.rate > 0 || o.duration_s > 0 || o.batch_bytes || o.per_batch ||
+            o.connections != 1 || have_output || have_threads) {
+            error = "--pcap takes --count, --udp (the address in the frames), --sent-ns, --per-datagram and "
+                    "--datagram-bytes; not --tcp, --rate, --duration, --output, --threads, --connections, "
+                    "--batch-bytes or --per-batch";
+            return false;
+        }
+        if (!o.count) {
+            error = "--pcap needs --count N";
+            return false;
+        }
+        if (o.datagram_bytes && *o.datagram_bytes > sluice::gen::kMaxPcapDatagram) {
+            error = "--datagram-bytes " + std::to_string(*o.datagram_bytes) + " does not fit one frame of a "
+                    "1500-byte MTU with --pcap (at most " + std::to_string(sluice::gen::kMaxPcapDatagram) + ")";
+            return false;
+        }
+        return true;
+    }
     if (!o.transport) {
         const bool network_only = o.rate > 0 || o.duration_s > 0 || o.sent_ns || o.allow_remote || o.per_datagram ||
                                   o.datagram_bytes || o.batch_bytes || o.per_batch || o.connections != 1;
@@ -163,7 +196,7 @@ std::optional<GenOptions> parse_args(int argc, char** argv, std::string& error, 
     while (reader.next(arg, error, {"--help", "-h", "--sent-ns", "--allow-remote"},
                        {"--scenario", "--count", "--output", "--seed", "--start", "--threads", "--udp", "--tcp",
                         "--rate", "--duration", "--per-datagram", "--datagram-bytes", "--connections",
-                        "--batch-bytes", "--per-batch"})) {
+                        "--batch-bytes", "--per-batch", "--pcap"})) {
         const std::string_view name = arg.name, value = arg.value;
         uint64_t n = 0;
         if (name == "--help" || name == "-h") {
@@ -188,6 +221,12 @@ std::optional<GenOptions> parse_args(int argc, char** argv, std::string& error, 
             }
             o.output = value;
             have_output = true;
+        } else if (name == "--pcap") {
+            if (value.empty()) {
+                error = "--pcap needs a file name";
+                return std::nullopt;
+            }
+            o.pcap = value;
         } else if (name == "--udp" || name == "--tcp") {
             if (o.transport) {
                 error = "give one of --udp and --tcp, once";
@@ -321,6 +360,47 @@ int send_network(const GenOptions& o) {
     return 0;
 }
 
+// --pcap: the datagrams of send_network's UDP mode, as frames in a file.
+int write_pcap_file(const GenOptions& o) {
+    std::string error;
+    sluice::gen::PcapRun run;
+    run.start = o.start;
+    run.count = *o.count;
+    run.sent_ns = o.sent_ns;
+    run.limits = sluice::gen::default_limits(Transport::Udp, false);
+    if (o.datagram_bytes) run.limits.max_bytes = *o.datagram_bytes;
+    if (o.per_datagram) run.limits.max_records = *o.per_datagram;
+    if (o.transport) {
+        // Nothing is sent: any IPv4 address will do, but not a name to resolve.
+        const auto target = sluice::gen::parse_endpoint(o.target, {.allow_remote = true}, error);
+        if (!target || target->family() != AF_INET) {
+            std::fprintf(stderr, "sluice-gen: --pcap frames are IPv4: '%s' is not an IPv4 address and port%s%s\n",
+                         o.target.c_str(), error.empty() ? "" : ": ", error.c_str());
+            return 2;
+        }
+        const auto* in = reinterpret_cast<const sockaddr_in*>(target->sa());
+        run.addresses.dst_ip = ntohl(in->sin_addr.s_addr);
+        run.addresses.dst_port = ntohs(in->sin_port);
+    }
+    const RecordFormatter formatter(o.scenario, o.seed);
+    const sluice::gen::PacketFormatter packets(formatter, run.limits, run.sent_ns);
+    char probe[sluice::kMaxGenRecordBytes + sluice::gen::kSentNsReserve + 1];
+    if (run.count != 0 && packets.fill(o.start, 1, 0, probe).records == 0) {
+        std::fprintf(stderr, "sluice-gen: a record takes %zu bytes, more than --datagram-bytes %zu allows\n",
+                     packets.charged_bytes(o.start), run.limits.max_bytes);
+        return 2;
+    }
+    const auto r = sluice::gen::write_pcap(formatter, run, o.pcap);
+    if (!r.ok) {
+        std::fprintf(stderr, "sluice-gen: %s\n", r.error.c_str());
+        return 1;
+    }
+    std::fprintf(stderr, "sluice-gen: %llu records in %llu frames (%llu bytes) to %s\n",
+                 static_cast<unsigned long long>(r.records), static_cast<unsigned long long>(r.frames),
+                 static_cast<unsigned long long>(r.bytes), o.pcap.c_str());
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -335,5 +415,6 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "sluice-gen: %s\nTry 'sluice-gen --help'.\n", error.c_str());
         return 2;
     }
+    if (!opts->pcap.empty()) return write_pcap_file(*opts);
     return opts->transport ? send_network(*opts) : write_file(*opts);
 }

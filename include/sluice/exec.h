@@ -58,6 +58,10 @@ bool eval_predicate(const ExprPool& pool, ExprId id, const EvalContext& ctx) noe
 uint32_t encode_key(const Value* keys, uint32_t n, uint8_t* out, uint32_t cap) noexcept;
 // Inverse of encode_key; string values point into `bytes`.
 void decode_key(const uint8_t* bytes, uint32_t len, Value* out, uint32_t n) noexcept;
+// The text of a key as the Kafka sink keys a row by it: each of the n values
+// as a row prints it, strings without quotes or escapes, NULL as nothing,
+// joined with '|'. Appended to out (not for the record path: it allocates).
+void append_key_text(const uint8_t* key, uint32_t len, uint32_t n, std::string& out);
 
 // ---------------------------------------------------------------- reading shard
 
@@ -197,6 +201,30 @@ public:
     std::size_t open_windows() const noexcept;
     // The minimum watermark over the sources (kWatermarkMin before any).
     int64_t watermark() const noexcept;
+
+    // ---- checkpoints (query_state_snapshot.cc)
+    // Appends this shard's state as items that do not depend on the shard
+    // count (snapshot_format.h): groups and window groups (key bytes and
+    // serialized accumulators), sessions, and a global aggregate's partials.
+    // Only while nothing is in flight between the shards (quiesced).
+    void snapshot(std::vector<uint8_t>& out) const;
+    // Windows ending at or before this watermark are closed on this shard.
+    int64_t closed_watermark() const noexcept;
+    // Which keyed items a restore takes (e.g. those of some Kafka partitions).
+    using RestoreFilter = bool (*)(void* ctx, const uint8_t* key, uint32_t key_len);
+    struct RestoreCounts {
+        uint64_t items = 0;     // taken
+        uint64_t skipped = 0;   // another shard's, or refused by the filter
+        uint64_t emitted = 0;   // windows already closed here: their rows went out at once
+        bool malformed = false; // the bytes were not a sequence of items
+    };
+    // Merges the items that belong to this shard (their key's owner; global
+    // partials: shard 0, and only with `keyless`) and that `accept` takes
+    // (nullptr: all) into the state, as the shards' partials merge. A window
+    // that has closed here for good is emitted at once (EMIT FINAL) instead.
+    RestoreCounts restore(const uint8_t* items, std::size_t len, RestoreFilter accept, void* ctx, bool keyless);
+    // After a restart: windows ending at or before w count as closed (as they were).
+    void restore_closed_watermark(int64_t w) noexcept;
 
 private:
     struct Impl;

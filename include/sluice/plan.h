@@ -151,10 +151,16 @@ struct AggSpec {
     std::string text;      // as written, for EXPLAIN and column names
 };
 
+// Record metadata a source attaches (Kafka: partition and offset), read
+// like a field: the decoder leaves its slot alone (it has no path), the
+// source fills it per record (NULL for sources without it).
+enum class FieldMeta : uint8_t { None, Partition, Offset };
+
 // A dotted JSON path: "customer.id" -> {"customer", "id"}. Slot = index in Plan::fields.
 struct FieldPath {
     std::vector<std::string> parts;
     std::string dotted;
+    FieldMeta meta = FieldMeta::None;  // _PARTITION, _OFFSET: parts is empty
 };
 
 enum class WindowKind : uint8_t { None, Tumbling, Sliding, Session };

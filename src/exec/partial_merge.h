@@ -70,6 +70,7 @@ public:
         open_.erase(open_.begin());
     }
     std::size_t open_count() const noexcept { return open_.size(); }
+    const MergeWindow& at(std::size_t i) const noexcept { return *open_[i]; }
 
     // Per-shard reported watermarks (a shard's End counts as +infinity).
     SourceWatermarks& marks() noexcept { return marks_; }

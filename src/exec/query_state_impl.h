@@ -502,6 +502,16 @@ struct alignas(kCacheLine) QueryState::Impl {
     // Merges the latest snapshot of every shard and emits the row.
     void emit_merged(const MergeWindow& mw) noexcept;
 
+    // ------------------------------------------------------------ checkpoints (query_state_snapshot.cc)
+
+    void snapshot(std::vector<uint8_t>& out) const;
+    QueryState::RestoreCounts restore(const uint8_t* items, std::size_t len, QueryState::RestoreFilter accept, void* ctx,
+                                      bool keyless);
+    void restore_closed_watermark(int64_t w) noexcept;
+    // One restored group merged into table t (its serialized block at [p, end)).
+    bool restore_group(GroupTable& t, uint64_t hash, const uint8_t* key, uint32_t key_len, const uint8_t* p,
+                       const uint8_t* end, int64_t last) noexcept;
+
     bool finished() const noexcept {
         if (merge_) return merge_done_;
         return wcombine_ ? done_ && owned_done_ : done_;
@@ -510,7 +520,8 @@ struct alignas(kCacheLine) QueryState::Impl {
     std::size_t group_count() const noexcept {
         switch (mode_) {
             case Mode::Grouped:
-                return table_->size() - dead_groups_;
+                // Combined groups (not shipped to their owners yet) are state too.
+                return table_->size() - dead_groups_ + local_.size();
             case Mode::Windowed:
                 return windows_.group_count();
             case Mode::Session:
@@ -528,7 +539,7 @@ struct alignas(kCacheLine) QueryState::Impl {
 
     std::size_t state_bytes() const noexcept {
         std::size_t n = table_->memory_bytes() + windows_.memory_bytes() + scratch_.reserved_bytes() +
-                        outbox_.bytes.capacity();
+                        outbox_.bytes.capacity() + local_.memory_bytes() + owned_.memory_bytes();
         if (spare_) n += spare_->memory_bytes();
         if (sessions_) n += sessions_->memory_bytes();
         if (merge_) n += merge_->memory_bytes() + merge_scratch_.reserved_bytes();

@@ -123,6 +123,24 @@ public:
         }
     }
 
+    // A session from a checkpoint: [first, last] of the key, closed or not,
+    // its accumulators merged from `from` (a block in any arena). Placed as
+    // it was, not merged with the key's other sessions. The id.
+    uint32_t restore(uint64_t hash, const uint8_t* key, uint32_t len, int64_t first, int64_t last, bool closed,
+                     const uint8_t* from) noexcept {
+        GroupTable& t = keys();
+        const GroupTable::Hit hit = t.find_or_insert(hash, key, len);
+        if (hit.inserted) set_head(hit.block, kNone);
+        const uint32_t id = open(hit.block, hit.index, first, INT64_MIN);
+        Session& s = sessions_[id];
+        s.last = std::max(first, last);
+        s.closed = closed ? 1 : 0;
+        // Due at its end, or once closed at its end + lateness (the entry open() pushed goes stale).
+        push(id, closed ? saturating_add(end_of(id), lateness_) : end_of(id));
+        layout_.merge(block(id), from, t.arena());
+        return id;
+    }
+
     // Every session, for the end of the input.
     template <class F>
     void for_each_live(F&& f) noexcept {

@@ -6,6 +6,9 @@
 #include <chrono>
 #include <cstring>
 
+#include "io/kafka.h"
+#include "kafka_shard.h"
+#include "net/dpdk_port.h"
 #include "net/sink_tcp.h"
 #include "net/sink_udp.h"
 #include "net/socket.h"
@@ -23,6 +26,7 @@ constexpr std::size_t kTcpBlockBytes = 16384;  // one receive; a line spanning r
 constexpr std::size_t kCompletionBatch = 256;
 constexpr uint32_t kShortWaits = 200;  // idle rounds of 50 us before waits of 1 ms
 constexpr uint64_t kPublishNs = 10'000'000;  // metrics are at most this old
+static_assert(net::kDpdkPadding == kDecodePadding, "DPDK payloads are decoded in place");
 
 
 }  // namespace
@@ -71,8 +75,16 @@ struct AppShard::Io {
         std::unique_ptr<net::TcpSource> source;
         std::vector<uint32_t> feeds;
     };
+    // A DPDK port's RX queue this shard polls (frames parsed, payloads in place).
+    struct Dpdk {
+        net::DpdkRxQueue* queue = nullptr;  // owned by the DpdkRuntime
+        std::vector<uint32_t> feeds;
+        uint32_t source = 0;  // config index
+    };
     std::vector<Udp> udp;
     std::vector<Tcp> tcp;
+    std::vector<Dpdk> dpdk;
+    std::unique_ptr<net::DpdkThread> dpdk_thread;  // this thread as an lcore, while it polls queues
     std::vector<std::unique_ptr<NetSink>> sinks;  // by config sink index; nullptr: stdout/file
     std::vector<Completion> completions;          // this batch
     std::vector<Completion> deferred;             // taken while a sink waited; handled next
@@ -229,9 +241,33 @@ void AppShard::setup_on_thread() {
     description_ = "shard " + std::to_string(setup_.id) +
                    (setup_.cpu >= 0 ? " (CPU " + std::to_string(setup_.cpu) + ")" : std::string(" (not pinned)")) +
                    ": io_uring " + io.ring->features().describe();
+    uint32_t dpdk_port = 0;  // index among the dpdk sources (DpdkRuntime's ports)
     for (uint32_t s = 0; s < cfg.sources.size(); ++s) {
         const SourceSpec& spec = cfg.sources[s];
-        if (spec.type == SourceType::Udp) {
+        if (spec.type == SourceType::Kafka) {
+            // Read from this shard's queue of the consumer (KafkaShard, after the pipelines).
+            max_block = std::max(max_block, KafkaShard::block_bytes(cfg.limits.max_record_bytes));
+            description_ += ", kafka " + spec.name;
+            continue;
+        }
+        if (spec.type == SourceType::Dpdk) {
+            net::DpdkRxQueue* q = shared_.dpdk ? shared_.dpdk->queue(dpdk_port, setup_.id) : nullptr;
+            ++dpdk_port;
+            if (q == nullptr) {
+                description_ += ", dpdk " + spec.name + ": no queue";
+                continue;
+            }
+            if (!io.dpdk_thread) {
+                auto t = net::DpdkThread::register_current();
+                if (!t) return fail(t.error().message);
+                io.dpdk_thread = std::move(t.value());
+                description_ += ", dpdk lcore " + std::to_string(io.dpdk_thread->lcore());
+            }
+            auto attached = q->attach();
+            if (!attached) return fail("source '" + spec.name + "': " + attached.error().message);
+            description_ += ", dpdk " + q->description();
+            io.dpdk.push_back(Io::Dpdk{q, feeds[s], s});
+        } else if (spec.type == SourceType::Udp) {
             net::UdpConfig uc;
             uc.host = spec.listen.host;
             uc.port = spec.listen.port;
@@ -270,7 +306,12 @@ void AppShard::setup_on_thread() {
         p.source_id = static_cast<uint16_t>(setup_.id);
         p.mesh = (*shared_.meshes)[q].get();
         const uint32_t sink = cfg.queries[q].sink_index;
-        if (setup_.rows[q] != nullptr) {
+        void* kafka_rows = shared_.kafka ? shared_.kafka->row_port(setup_.id, q) : nullptr;
+        void* kafka_dead = shared_.kafka ? shared_.kafka->dead_letter_port(setup_.id, q) : nullptr;
+        if (kafka_rows != nullptr) {
+            p.sink = &io::KafkaSink::sink;
+            p.sink_ctx = kafka_rows;
+        } else if (setup_.rows[q] != nullptr) {
             p.sink = &OutputWriter::sink;
             p.sink_ctx = setup_.rows[q];
         } else {
@@ -279,7 +320,10 @@ void AppShard::setup_on_thread() {
         }
         const int32_t dl = cfg.queries[q].dead_letter_index;
         if (dl >= 0) {
-            if (setup_.dead_letters[q] != nullptr) {
+            if (kafka_dead != nullptr) {
+                p.dead_letter_sink = &io::KafkaSink::sink;
+                p.dead_letter_ctx = kafka_dead;
+            } else if (setup_.dead_letters[q] != nullptr) {
                 p.dead_letter_sink = &OutputWriter::sink;
                 p.dead_letter_ctx = setup_.dead_letters[q];
             } else {
@@ -295,6 +339,12 @@ void AppShard::setup_on_thread() {
         pipelines_.back()->set_wait_hook(&AppShard::drain_all, this);
     }
     last_input_ms_.assign(pipelines_.size(), wall_ms());
+    if (shared_.kafka) {
+        const KafkaRuntime& k = *shared_.kafka;
+        kafka_ = std::make_unique<KafkaShard>(*shared_.kafka, setup_.id, pipelines_,
+                                              k.has_source() ? feeds[k.source_index()] : std::vector<uint32_t>{},
+                                              cfg.limits.max_record_bytes);
+    }
     io.ring->submit();
 }
 
@@ -327,7 +377,23 @@ void AppShard::collect_source_totals() {
     std::size_t t = 0;
     for (uint32_t s = 0; s < cfg.sources.size(); ++s) {
         SourceTotals& st = source_totals_[s];
-        if (cfg.sources[s].type == SourceType::Udp) {
+        if (cfg.sources[s].type == SourceType::Dpdk) {
+            for (const Io::Dpdk& d : io_->dpdk) {
+                if (d.source != s) continue;
+                const net::FrameCounters& c = d.queue->counters();
+                st.frames = c.frames;
+                st.bytes = c.frame_bytes;
+                st.datagrams = c.payloads;
+                st.copied_for_padding = c.copied_for_padding;
+                st.frames_dropped = c.dropped;
+            }
+        } else if (cfg.sources[s].type == SourceType::Kafka) {
+            if (!kafka_) continue;
+            const io::KafkaReaderCounters& c = kafka_->counters();
+            st.datagrams = c.messages;
+            st.bytes = c.bytes;
+            st.copied_for_padding = c.messages;  // every payload is copied into the padded block
+        } else if (cfg.sources[s].type == SourceType::Udp) {
             if (u >= io_->udp.size()) break;
             const auto& c = io_->udp[u++].source->counters();
             st.datagrams = c.datagrams;
@@ -377,7 +443,25 @@ bool AppShard::pump_completions() {
     for (const Completion& c : io.completions) dispatch(c);
     for (auto& u : io.udp) u.source->flush();
     for (auto& t : io.tcp) t.source->flush();
-    return !io.completions.empty();
+    const bool kafka = kafka_ && !draining_ && kafka_->poll(io.now_ms, last_input_ms_);
+    return poll_dpdk() || kafka || !io.completions.empty();
+}
+
+// One burst from each DPDK queue of this shard: every UDP payload goes to
+// the queries its source feeds (in place in the mbufs; a record whose ring
+// is full is dropped and counted, as for datagrams), then the burst's mbufs
+// are freed at once. While draining, frames stay in the port.
+bool AppShard::poll_dpdk() {
+    Io& io = *io_;
+    if (draining_) return false;
+    bool any = false;
+    for (Io::Dpdk& d : io.dpdk) {
+        if (d.queue->receive() == 0) continue;
+        any = true;
+        for (const net::DpdkRxQueue::Payload& p : d.queue->payloads()) io.feed(d.feeds, p.data, p.len, true);
+        d.queue->release();
+    }
+    return any;
 }
 
 void AppShard::dispatch(const Completion& c) {
@@ -416,12 +500,17 @@ void AppShard::loop() {
     Io& io = *io_;
     for (;;) {
         if (shared_.stop.load(std::memory_order_relaxed)) return;
-        if (!draining_ && shared_.drain.load(std::memory_order_relaxed)) begin_drain();
+        // With Kafka, the drain waits for the final checkpoint (and the shard for its cut).
+        if (!draining_ && shared_.drain.load(std::memory_order_relaxed) && (!kafka_ || kafka_->may_drain()))
+            begin_drain();
         bool progressed = pump_completions();
+        if (kafka_ && !draining_) progressed |= kafka_->service();
+        const bool paused = kafka_ && kafka_->paused();
         const int64_t now = io.now_ms;
         for (uint32_t q = 0; q < pipelines_.size(); ++q) {
             QueryPipeline& p = *pipelines_[q];
-            if (!draining_) {
+            if (!draining_ && !paused) {
+                if (kafka_) p.check_lanes_idle(now);
                 p.end_chunk();
                 // Silent past its idle timeout: this shard's source stops holding windows back.
                 const bool quiet = now - last_input_ms_[q] >= p.plan().props.idle_timeout_ms;

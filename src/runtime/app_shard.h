@@ -1,5 +1,6 @@
 // One shard of `sluice run`: a pinned thread with its own io_uring, its own
-// SO_REUSEPORT sockets on every configured source, its own network sinks,
+// SO_REUSEPORT sockets on every configured source (and its RX queue of each
+// DPDK port, when the port has one for it), its own network sinks,
 // and one QueryPipeline per configured query. Records from a datagram or a
 // TCP read go through every pipeline the source feeds; rows leave through
 // the query's sink (network sinks from this shard's ring, files and stdout
@@ -31,12 +32,18 @@ class UdpSource;
 class TcpSource;
 class UdpSink;
 class TcpSink;
+class DpdkRuntime;
 }  // namespace net
+
+class KafkaRuntime;
+class KafkaShard;
 
 struct AppShared {
     const AppConfig* config = nullptr;
     const std::vector<Plan>* plans = nullptr;
     std::vector<std::unique_ptr<Mesh>>* meshes = nullptr;  // one per query
+    const net::DpdkRuntime* dpdk = nullptr;  // the DPDK ports of dpdk sources (none: nullptr)
+    KafkaRuntime* kafka = nullptr;           // kafka sources and sinks, checkpoints (none: nullptr)
     std::barrier<>* ready = nullptr;       // every shard set up (or failed), and the control thread
     std::atomic<bool> stop{false};         // a fatal error, or a second signal: leave now
     std::atomic<bool> drain{false};        // SIGINT/SIGTERM: stop ingest, finish what is queued
@@ -82,6 +89,7 @@ private:
     void setup_on_thread();
     void loop();
     bool pump_completions();
+    bool poll_dpdk();
     void dispatch(const Completion& c);
     void begin_drain();
     bool drained() const;
@@ -95,6 +103,7 @@ private:
     AppShared& shared_;
     uint32_t idle_rounds_ = 0;  // loop iterations without work, in a row
     std::unique_ptr<Io> io_;
+    std::unique_ptr<KafkaShard> kafka_;  // with a KafkaRuntime: reading partitions, pausing at cuts
     std::vector<std::unique_ptr<QueryPipeline>> pipelines_;
     std::vector<int64_t> last_input_ms_;  // per query: when its source last gave it a record
     bool draining_ = false;

@@ -15,8 +15,10 @@
 
 #include "app_shard.h"
 #include "config.h"
+#include "kafka_runtime.h"
 #include "log.h"
 #include "metrics_hub.h"
+#include "net/dpdk_port.h"
 #include "output_writer.h"
 #include "sluice/base.h"
 #include "sluice/runtime.h"
@@ -25,6 +27,62 @@
 #include "topology.h"
 
 namespace sluice {
+
+namespace {
+
+// The DPDK side of the config, in net/'s terms.
+net::DpdkSetup dpdk_setup(const AppConfig& cfg) {
+    net::DpdkSetup d;
+    d.eal_args = cfg.dpdk.eal_args;
+    d.memory_mb = cfg.dpdk.memory_mb;
+    d.mbufs = cfg.dpdk.mbufs;
+    d.burst = cfg.dpdk.burst;
+    d.rx_descriptors = cfg.dpdk.rx_descriptors;
+    for (uint32_t s = 0; s < cfg.shards.count; ++s)
+        d.shard_cpus.push_back(cfg.shards.cpus.empty() ? -1 : static_cast<int>(cfg.shards.cpus[s]));
+    for (const SourceSpec& src : cfg.sources) {
+        if (src.type != SourceType::Dpdk) continue;
+        net::DpdkPortSetup p;
+        p.source = src.name;
+        p.port = src.port;
+        p.queues = src.queues;
+        p.promiscuous = src.promiscuous;
+        for (const uint16_t port : src.udp_ports) (void)p.filter.add_port(port);
+        p.filter.check_address = !src.ipv4.empty();
+        p.filter.address = src.ipv4_address;
+        d.ports.push_back(std::move(p));
+    }
+    return d;
+}
+
+// A source's counters in the --stats JSON (after its name); `port`: a dpdk
+// source's device counters.
+std::string source_json(const SourceSpec& spec, const SourceTotals& sum, const net::DpdkPortStats& port) {
+    switch (spec.type) {
+        case SourceType::Udp:
+            return ",\"bytes\":" + std::to_string(sum.bytes) + ",\"datagrams\":" + std::to_string(sum.datagrams) +
+                   ",\"kernel_dropped\":" + std::to_string(sum.kernel_dropped);
+        case SourceType::Tcp:
+            return ",\"bytes\":" + std::to_string(sum.bytes) + ",\"connections\":" + std::to_string(sum.connections);
+        case SourceType::Kafka:
+            return ",\"type\":\"kafka\",\"messages\":" + std::to_string(sum.datagrams) + ",\"bytes\":" +
+                   std::to_string(sum.bytes) + ",\"copied_for_padding\":" + std::to_string(sum.copied_for_padding);
+        case SourceType::Dpdk: {
+            std::string j = ",\"type\":\"dpdk\",\"frames\":" + std::to_string(sum.frames) + ",\"bytes\":" +
+                            std::to_string(sum.bytes) + ",\"datagrams\":" + std::to_string(sum.datagrams) +
+                            ",\"copied_for_padding\":" + std::to_string(sum.copied_for_padding) + ",\"dropped\":{";
+            for (std::size_t r = 1; r < net::kFrameDropReasons; ++r)
+                j += (r > 1 ? ",\"" : "\"") + std::string(net::kFrameDropNames[r]) + "\":" +
+                     std::to_string(sum.frames_dropped[r]);
+            return j + "},\"port\":{\"packets\":" + std::to_string(port.packets) + ",\"missed\":" +
+                   std::to_string(port.missed) + ",\"errors\":" + std::to_string(port.errors) +
+                   ",\"no_mbuf\":" + std::to_string(port.no_mbuf) + "}";
+        }
+    }
+    return {};
+}
+
+}  // namespace
 
 int run_appliance(const std::string& config_path, const std::string& stats_path) {
     auto loaded = load_config(config_path);
@@ -92,11 +150,43 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
 
     // Blocked here, so every shard thread inherits the mask: signals come to wait() only.
     StopSignals signals;
+    // The EAL and its threads start after the mask is set (they inherit it);
+    // the ports are stopped when this goes, after every shard thread ended.
+    std::unique_ptr<net::DpdkRuntime> dpdk;
+    bool any_dpdk = false;
+    for (const SourceSpec& s : cfg.sources) any_dpdk |= s.type == SourceType::Dpdk;
+    if (any_dpdk) {
+        auto started = net::DpdkRuntime::start(dpdk_setup(cfg));
+        if (!started) {
+            SLUICE_LOG_ERROR("%s", started.error().message.c_str());
+            for (int fd : sink_fds)
+                if (fd > STDERR_FILENO) ::close(fd);
+            return 1;
+        }
+        dpdk = std::move(started.value());
+    }
+    // Kafka: the consumer and producers connect (and the topics are checked) before any shard starts.
+    std::unique_ptr<KafkaRuntime> kafka;
+    bool any_kafka = cfg.checkpoint.enabled;
+    for (const SourceSpec& s : cfg.sources) any_kafka |= s.type == SourceType::Kafka;
+    for (const SinkSpec& s : cfg.sinks) any_kafka |= s.type == SinkType::Kafka;
+    if (any_kafka) {
+        auto created = KafkaRuntime::create(cfg, plans, shards);
+        if (!created) {
+            SLUICE_LOG_ERROR("%s", created.error().message.c_str());
+            for (int fd : sink_fds)
+                if (fd > STDERR_FILENO) ::close(fd);
+            return 1;
+        }
+        kafka = std::move(created.value());
+    }
     std::barrier<> ready(static_cast<std::ptrdiff_t>(shards) + 1);
     AppShared shared;
     shared.config = &cfg;
     shared.plans = &plans;
     shared.meshes = &meshes;
+    shared.dpdk = dpdk.get();
+    shared.kafka = kafka.get();
     shared.ready = &ready;
     shared.running.store(shards, std::memory_order_relaxed);
 
@@ -111,6 +201,8 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
     std::vector<const MetricsSlot*> slots;
     for (auto& shard : app) slots.push_back(&shard->metrics());
     MetricsHub metrics(cfg, std::move(slots));
+    if (kafka)
+        metrics.set_extra([](const void* k) { return static_cast<const KafkaRuntime*>(k)->metrics_text(); }, kafka.get());
     auto metrics_port = metrics.listen();
     if (!metrics_port) {
         SLUICE_LOG_ERROR("%s", metrics_port.error().message.c_str());
@@ -126,8 +218,18 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
     ready.arrive_and_wait();
 
     bool failed_start = shared.stop.load(std::memory_order_relaxed);
+    if (!failed_start && kafka) {
+        auto started = kafka->start(&shared.drain, &shared.stop, &shared.running);
+        if (!started) {
+            SLUICE_LOG_ERROR("%s", started.error().message.c_str());
+            shared.stop.store(true, std::memory_order_relaxed);
+            failed_start = true;
+        }
+    }
     if (!failed_start) {
         SLUICE_LOG_INFO("%s, %u shard(s), idle %s", cfg.path.c_str(), shards, name_of(cfg.shards.idle));
+        if (dpdk)
+            for (const std::string& line : dpdk->description()) SLUICE_LOG_INFO("  %s", line.c_str());
         for (auto& shard : app) SLUICE_LOG_INFO("  %s", shard->description().c_str());
         for (uint32_t q = 0; q < queries; ++q)
             SLUICE_LOG_INFO("  query '%s' -> sink '%s' (%s)", cfg.queries[q].name.c_str(),
@@ -139,6 +241,7 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
         SLUICE_LOG_INFO("ready");
     }
 
+    bool status_kafka_failed = false;
     // Write rows until every shard is done; a signal asks them to drain.
     int signals_seen = 0;
     int64_t drain_deadline = INT64_MAX;
@@ -164,6 +267,11 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
                           shared.running.load(std::memory_order_relaxed));
     }
     for (auto& t : threads) t.join();
+    // The consumer leaves its group; the producers deliver (or abort) what they hold.
+    if (kafka) {
+        kafka->finish();
+        if (!kafka->error().empty()) status_kafka_failed = true;
+    }
     for (int fd : sink_fds)
         if (fd > STDERR_FILENO) ::close(fd);
 
@@ -178,6 +286,7 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
         SLUICE_LOG_ERROR("%s", writer.error().c_str());
         status = 1;
     }
+    if (status_kafka_failed) status = 1;
     if (failed_start) return 1;
 
     // Per query, summed over the shards.
@@ -196,8 +305,10 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
         json += (q ? ",{" : "{") + std::string("\"name\":\"") + cfg.queries[q].name + "\"," + counters_json(total) + "}";
     }
     json += "],\"sources\":[";
+    std::size_t dpdk_port = 0;  // index among the dpdk sources
     for (uint32_t src = 0; src < cfg.sources.size(); ++src) {
         SourceTotals sum;
+        net::DpdkPortStats port;
         for (auto& shard : app) {
             if (src >= shard->source_totals().size()) continue;
             const SourceTotals& t = shard->source_totals()[src];
@@ -205,17 +316,30 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
             sum.kernel_dropped += t.kernel_dropped;
             sum.connections += t.connections;
             sum.bytes += t.bytes;
+            sum.frames += t.frames;
+            sum.copied_for_padding += t.copied_for_padding;
+            for (std::size_t r = 0; r < t.frames_dropped.size(); ++r) sum.frames_dropped[r] += t.frames_dropped[r];
         }
         const bool udp = cfg.sources[src].type == SourceType::Udp;
         if (udp && sum.kernel_dropped != 0)
             SLUICE_LOG_WARN("source '%s': the kernel dropped %llu datagrams at full socket buffers",
                          cfg.sources[src].name.c_str(), static_cast<unsigned long long>(sum.kernel_dropped));
-        json += (src ? ",{" : "{") + std::string("\"name\":\"") + cfg.sources[src].name + "\",\"bytes\":" +
-                std::to_string(sum.bytes) +
-                (udp ? ",\"datagrams\":" + std::to_string(sum.datagrams) + ",\"kernel_dropped\":" +
-                           std::to_string(sum.kernel_dropped)
-                     : ",\"connections\":" + std::to_string(sum.connections)) +
-                "}";
+        if (cfg.sources[src].type == SourceType::Dpdk) {
+            if (dpdk) port = dpdk->port_stats(dpdk_port);
+            ++dpdk_port;
+            if (port.missed + port.no_mbuf != 0)
+                SLUICE_LOG_WARN("source '%s': the port dropped %llu frames at a full RX queue and %llu for want of mbufs",
+                                cfg.sources[src].name.c_str(), static_cast<unsigned long long>(port.missed),
+                                static_cast<unsigned long long>(port.no_mbuf));
+            uint64_t dropped = 0;
+            for (std::size_t r = 1; r < sum.frames_dropped.size(); ++r) dropped += sum.frames_dropped[r];
+            SLUICE_LOG_INFO("source '%s': %llu frames, %llu UDP payloads taken, %llu dropped, %llu copied for padding",
+                            cfg.sources[src].name.c_str(), static_cast<unsigned long long>(sum.frames),
+                            static_cast<unsigned long long>(sum.datagrams), static_cast<unsigned long long>(dropped),
+                            static_cast<unsigned long long>(sum.copied_for_padding));
+        }
+        json += (src ? ",{" : "{") + std::string("\"name\":\"") + cfg.sources[src].name + "\"" +
+                source_json(cfg.sources[src], sum, port) + "}";
     }
     json += "],\"sinks\":[";
     for (uint32_t k = 0; k < cfg.sinks.size(); ++k) {
@@ -245,7 +369,8 @@ int run_appliance(const std::string& config_path, const std::string& stats_path)
         }
         json += "}";
     }
-    json += "],\"shards\":" + std::to_string(shards) + "}\n";
+    if (kafka) json += "],\"kafka\":" + kafka->stats_json() + ",\"shards\":" + std::to_string(shards) + "}\n";
+    else json += "],\"shards\":" + std::to_string(shards) + "}\n";
     if (!stats_path.empty()) {
         FILE* f = stats_path == "-" ? stderr : std::fopen(stats_path.c_str(), "w");
         if (f == nullptr) {

@@ -215,6 +215,9 @@ std::string endpoint_summary(const SinkSpec& k) {
         case SinkType::Tcp:
             return "tcp to " + k.address.text + ", buffer " + std::to_string(k.buffer_bytes) + " B, on_full " +
                    name_of(k.on_full);
+        case SinkType::Kafka:
+            return "kafka topic " + k.topic + " on " + k.brokers + ", linger " + std::to_string(k.linger_ms) + " ms, " +
+                   (k.exactly_once ? "exactly-once (transactional.id " + k.transactional_id + ")" : std::string("at-least-once"));
     }
     return "";
 }
@@ -249,10 +252,30 @@ int cmd_check(Args& args) {
            ", idle " + name_of(cfg.shards.idle) + "\n";
     out += cfg.metrics.enabled ? "metrics: http://" + cfg.metrics.listen.text + "/metrics and /health\n"
                                : std::string("metrics: off\n");
-    for (const SourceSpec& s : cfg.sources)
+    for (const SourceSpec& s : cfg.sources) {
+        if (s.type == SourceType::Dpdk) {
+            std::string ports;
+            for (const uint16_t p : s.udp_ports) {
+                if (!ports.empty()) ports += ',';
+                ports += std::to_string(p);
+            }
+            out += "source " + s.name + ": dpdk port " + s.port + ", udp ports " + ports +
+                   (s.ipv4.empty() ? std::string() : " to " + s.ipv4) + "\n";
+            continue;
+        }
+        if (s.type == SourceType::Kafka) {
+            std::string topics;
+            for (const std::string& t : s.topics) topics += (topics.empty() ? "" : ", ") + t;
+            out += "source " + s.name + ": kafka topics " + topics + " on " + s.brokers + ", group " + s.group + "\n";
+            continue;
+        }
         out += "source " + s.name + ": " + name_of(s.type) + " on " + s.listen.text +
                (s.type == SourceType::Tcp ? ", up to " + std::to_string(s.max_connections) + " connections" : "") + "\n";
+    }
     for (const SinkSpec& k : cfg.sinks) out += "sink " + k.name + ": " + endpoint_summary(k) + "\n";
+    if (cfg.checkpoint.enabled)
+        out += "checkpoint: every " + std::to_string(cfg.checkpoint.interval_ms) + " ms into " + cfg.checkpoint.dir +
+               " as " + cfg.checkpoint.name + "\n";
     for (size_t i = 0; i < cfg.queries.size(); ++i) {
         const QuerySpec& q = cfg.queries[i];
         const Plan& p = plans.value()[i];

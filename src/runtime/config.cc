@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <initializer_list>
@@ -16,12 +17,22 @@
 
 #include <toml++/toml.h>
 
+#include "io/kafka.h"
+#include "net/dpdk_port.h"
 #include "sluice/sql.h"
 #include "topology.h"
 
 namespace sluice {
 
-const char* name_of(SourceType t) { return t == SourceType::Udp ? "udp" : "tcp"; }
+const char* name_of(SourceType t) {
+    switch (t) {
+        case SourceType::Udp: return "udp";
+        case SourceType::Tcp: return "tcp";
+        case SourceType::Dpdk: return "dpdk";
+        case SourceType::Kafka: return "kafka";
+    }
+    return "?";
+}
 
 const char* name_of(SinkType t) {
     switch (t) {
@@ -29,6 +40,7 @@ const char* name_of(SinkType t) {
         case SinkType::File: return "file";
         case SinkType::Udp: return "udp";
         case SinkType::Tcp: return "tcp";
+        case SinkType::Kafka: return "kafka";
     }
     return "?";
 }
@@ -343,15 +355,18 @@ public:
 
     void load(const toml::table& root) {
         TableReader r(root, "at the top level", d_);
-        r.allow_only({"shards", "limits", "drain", "metrics", "log", "sources", "sinks", "queries"});
+        r.allow_only({"shards", "limits", "drain", "metrics", "log", "dpdk", "checkpoint", "sources", "sinks", "queries"});
         if (const toml::table* t = sub_table(r, "shards")) shards(TableReader(*t, "in [shards]", d_));
         if (const toml::table* t = sub_table(r, "limits")) limits(TableReader(*t, "in [limits]", d_));
         if (const toml::table* t = sub_table(r, "drain")) drain(TableReader(*t, "in [drain]", d_));
         if (const toml::table* t = sub_table(r, "metrics")) metrics(TableReader(*t, "in [metrics]", d_));
         if (const toml::table* t = sub_table(r, "log")) log(TableReader(*t, "in [log]", d_));
+        if (const toml::table* t = sub_table(r, "dpdk")) dpdk(TableReader(*t, "in [dpdk]", d_));
+        if (const toml::table* t = sub_table(r, "checkpoint")) checkpoint(TableReader(*t, "in [checkpoint]", d_));
         for (const toml::table* t : table_array(r, "sources")) source(TableReader(*t, "in [[sources]]", d_));
         for (const toml::table* t : table_array(r, "sinks")) sink(TableReader(*t, "in [[sinks]]", d_));
         for (const toml::table* t : table_array(r, "queries")) query(TableReader(*t, "in [[queries]]", d_));
+        kafka_rules();
     }
 
 private:
@@ -454,6 +469,251 @@ private:
         r.get_uint("summary_interval_s", 0, 86400, cfg_.log.summary_interval_s);
     }
 
+    // EAL options sluice sets itself: the lcores (the control thread is the
+    // EAL's main lcore; shard threads register as lcores of their own) and
+    // service cores (busy threads sluice did not plan).
+    static const char* reserved_eal_option(const std::string& a) {
+        for (const char* o : {"--lcores", "--main-lcore", "--master-lcore", "--proc-type"})
+            if (a == o || a.rfind(std::string(o) + "=", 0) == 0) return o;
+        if (a.size() >= 2 && a[0] == '-' && a[1] != '-')
+            for (const char* o : {"-l", "-c", "-s", "-S"})
+                if (a[1] == o[1]) return o;
+        return nullptr;
+    }
+
+    void dpdk(TableReader r) {
+        DpdkConfig& c = cfg_.dpdk;
+        c.present = true;
+        c.pos = r.pos();
+        r.allow_only({"eal_args", "memory_mb", "mbufs", "burst", "rx_descriptors"});
+        if (const toml::node* n = r.node("eal_args")) {
+            if (!n->is_array()) {
+                r.error_at("eal_args", std::string("expected an array of strings, found ") + type_phrase(*n));
+            } else {
+                for (const toml::node& e : *n->as_array()) {
+                    if (!e.is_string()) {
+                        d_.add(pos_of(e), std::string("eal_args: expected a string, found ") + type_phrase(e));
+                        continue;
+                    }
+                    const std::string a = e.as_string()->get();
+                    if (const char* o = reserved_eal_option(a)) {
+                        d_.add(pos_of(e), "eal_args: '" + a + "': sluice sets " + o +
+                                              " itself (the EAL's main lcore is the control thread; shards, "
+                                              "pinned by [shards] cpus, register as lcores of their own)");
+                        continue;
+                    }
+                    if ((a == "-m" || a == "--socket-mem" || a.rfind("--socket-mem=", 0) == 0) && r.has("memory_mb"))
+                        d_.add(pos_of(e), "eal_args: '" + a + "' and memory_mb both set the EAL's memory; give one");
+                    c.eal_args.push_back(a);
+                }
+            }
+        }
+        r.get_uint("memory_mb", 16, 1u << 20, c.memory_mb);
+        if (r.has("mbufs")) r.get_uint("mbufs", 1024, 1u << 26, c.mbufs);
+        r.get_uint("burst", 1, net::DpdkRxQueue::kMaxBurst, c.burst);
+        r.get_uint("rx_descriptors", 64, 32768, c.rx_descriptors, true);
+    }
+
+    // The keys of a dpdk source: the port, the UDP ports and address taken.
+    void dpdk_source(TableReader& r, SourceSpec& s) {
+        if (const toml::node* n = r.node("port")) {
+            if (n->is_integer()) {
+                const int64_t v = n->as_integer()->get();
+                if (v < 0 || v > 65535)
+                    r.error_at("port", std::to_string(v) + " is out of range (a DPDK port id, 0 .. 65535)");
+                else
+                    s.port = std::to_string(v);
+            } else if (n->is_string()) {
+                s.port = n->as_string()->get();
+                if (s.port.empty()) r.error_at("port", "must not be empty");
+            } else {
+                r.error_at("port", std::string("expected a DPDK port name or id, found ") + type_phrase(*n));
+            }
+            if (!s.port.empty())
+                for (const SourceSpec& o : cfg_.sources)
+                    if (o.type == SourceType::Dpdk && o.port == s.port)
+                        r.error_at("port", "port '" + s.port + "' is already the port of dpdk source '" + o.name + "'");
+        } else {
+            r.missing("port");
+        }
+        if (const toml::node* n = r.node("udp_ports")) {
+            if (!n->is_array() || n->as_array()->empty()) {
+                r.error_at("udp_ports", std::string("expected a non-empty array of UDP ports, found ") +
+                                            (n->is_array() ? "an empty array" : type_phrase(*n)));
+            } else {
+                for (const toml::node& e : *n->as_array()) {
+                    const int64_t v = e.is_integer() ? e.as_integer()->get() : -1;
+                    if (v < 1 || v > 65535) {
+                        d_.add(pos_of(e), "udp_ports: expected a port 1 .. 65535, found " +
+                                              (e.is_integer() ? std::to_string(v) : std::string(type_phrase(e))));
+                    } else if (std::find(s.udp_ports.begin(), s.udp_ports.end(), v) != s.udp_ports.end()) {
+                        d_.add(pos_of(e), "udp_ports: " + std::to_string(v) + " is listed twice");
+                    } else if (s.udp_ports.size() == net::FrameFilter::kMaxPorts) {
+                        d_.add(pos_of(e), "udp_ports: at most " + std::to_string(net::FrameFilter::kMaxPorts) +
+                                              " ports");
+                    } else {
+                        s.udp_ports.push_back(static_cast<uint16_t>(v));
+                    }
+                }
+            }
+        } else {
+            r.missing("udp_ports");
+        }
+        if (r.get_string("ipv4", s.ipv4)) {
+            in_addr a4;
+            if (::inet_pton(AF_INET, s.ipv4.c_str(), &a4) != 1)
+                r.error_at("ipv4", "malformed IPv4 address '" + s.ipv4 + "' (expected a.b.c.d)");
+            else
+                s.ipv4_address = ntohl(a4.s_addr);
+        }
+        r.get_uint("queues", 1, 1024, s.queues);
+        r.get_bool("promiscuous", s.promiscuous);
+        if (!net::dpdk_built_in())
+            d_.add(s.pos, "dpdk source '" + s.name + "': this sluice was built without DPDK (meson -Ddpdk=enabled)");
+    }
+
+    // A table of librdkafka properties: every value is passed as text.
+    void kafka_properties(TableReader& r, std::vector<std::pair<std::string, std::string>>& out) {
+        const toml::node* n = r.node("properties");
+        if (!n) return;
+        if (!n->is_table()) {
+            r.error_at("properties", std::string("expected a table of librdkafka properties, found ") + type_phrase(*n));
+            return;
+        }
+        for (auto&& [k, v] : *n->as_table()) {
+            std::string text;
+            if (v.is_string()) {
+                text = v.as_string()->get();
+            } else if (v.is_integer()) {
+                text = std::to_string(v.as_integer()->get());
+            } else if (v.is_boolean()) {
+                text = v.as_boolean()->get() ? "true" : "false";
+            } else if (v.is_floating_point()) {
+                text = std::to_string(v.as_floating_point()->get());
+            } else {
+                d_.add(pos_of(v), "properties: '" + std::string(k.str()) + "' takes a string, number or boolean, found " +
+                                      type_phrase(v));
+                continue;
+            }
+            out.emplace_back(std::string(k.str()), std::move(text));
+        }
+    }
+
+    void kafka_source(TableReader& r, SourceSpec& s) {
+        if (r.get_string("brokers", s.brokers, true) && s.brokers.empty()) r.error_at("brokers", "must not be empty");
+        if (r.get_string("group", s.group, true) && s.group.empty()) r.error_at("group", "must not be empty");
+        if (const toml::node* n = r.node("topics")) {
+            if (!n->is_array() || n->as_array()->empty()) {
+                r.error_at("topics", std::string("expected a non-empty array of topic names, found ") +
+                                         (n->is_array() ? "an empty array" : type_phrase(*n)));
+            } else {
+                for (const toml::node& e : *n->as_array()) {
+                    if (!e.is_string() || e.as_string()->get().empty()) {
+                        d_.add(pos_of(e), std::string("topics: expected a topic name, found ") + type_phrase(e));
+                        continue;
+                    }
+                    const std::string t = e.as_string()->get();
+                    if (std::find(s.topics.begin(), s.topics.end(), t) != s.topics.end())
+                        d_.add(pos_of(e), "topics: '" + t + "' is listed twice");
+                    else
+                        s.topics.push_back(t);
+                }
+            }
+        } else {
+            r.missing("topics");
+        }
+        kafka_properties(r, s.properties);
+        if (!io::kafka_built_in())
+            d_.add(s.pos, "kafka source '" + s.name + "': this sluice was built without Kafka (meson -Dkafka=enabled)");
+    }
+
+    void kafka_sink(TableReader& r, SinkSpec& s) {
+        if (r.get_string("brokers", s.brokers, true) && s.brokers.empty()) r.error_at("brokers", "must not be empty");
+        if (r.get_string("topic", s.topic, true) && s.topic.empty()) r.error_at("topic", "must not be empty");
+        r.get_uint("linger_ms", 0, 60000, s.linger_ms);
+        r.get_bool("exactly_once", s.exactly_once);
+        if (r.get_string("transactional_id", s.transactional_id)) {
+            if (s.transactional_id.empty()) r.error_at("transactional_id", "must not be empty");
+            if (!r.has("exactly_once") || !s.exactly_once)
+                r.error_at("transactional_id", "applies only with exactly_once = true");
+        }
+        kafka_properties(r, s.properties);
+        if (!io::kafka_built_in())
+            d_.add(s.pos, "kafka sink '" + s.name + "': this sluice was built without Kafka (meson -Dkafka=enabled)");
+    }
+
+    // What Kafka sources and sinks need of each other and of [checkpoint].
+    void kafka_rules() {
+        const SourceSpec* kafka_source = nullptr;
+        for (const SourceSpec& s : cfg_.sources) {
+            if (s.type != SourceType::Kafka) continue;
+            if (kafka_source != nullptr)
+                d_.add(s.pos, "kafka source '" + s.name + "': one kafka source per appliance (the first is '" +
+                                  kafka_source->name + "'); list several topics in it instead");
+            else
+                kafka_source = &s;
+        }
+        if (kafka_source != nullptr) {
+            // Its cuts pause all input: a socket could not be paused without losing datagrams.
+            for (const SourceSpec& s : cfg_.sources)
+                if (s.type != SourceType::Kafka)
+                    d_.add(s.pos, std::string(name_of(s.type)) + " source '" + s.name + "': an appliance with a kafka source ('" +
+                                      kafka_source->name + "') reads only from Kafka");
+        } else if (cfg_.checkpoint.enabled) {
+            d_.add(cfg_.checkpoint.pos, "[checkpoint] needs a kafka source: checkpoints record the input offsets they cover");
+        }
+        const SinkSpec* transactional = nullptr;
+        for (SinkSpec& s : cfg_.sinks) {
+            if (s.type != SinkType::Kafka || !s.exactly_once) continue;
+            if (transactional != nullptr) {
+                d_.add(s.pos, "kafka sink '" + s.name + "': exactly_once: one exactly-once sink per appliance (the first is '" +
+                                  transactional->name + "')");
+                continue;
+            }
+            transactional = &s;
+            if (!cfg_.checkpoint.enabled)
+                d_.add(s.pos, "kafka sink '" + s.name + "': exactly_once needs [checkpoint] (a transaction per checkpoint)");
+            if (kafka_source == nullptr)
+                d_.add(s.pos, "kafka sink '" + s.name + "': exactly_once needs a kafka source (its offsets are committed in the transaction)");
+            if (s.transactional_id.empty()) s.transactional_id = "sluice-" + cfg_.checkpoint.name + "-" + s.name;
+            // A transaction stays open for one checkpoint interval: the broker
+            // aborts it after transaction.timeout.ms.
+            uint64_t timeout_ms = 60000;
+            for (const auto& [k, v] : s.properties)
+                if (k == "transaction.timeout.ms") timeout_ms = std::strtoull(v.c_str(), nullptr, 10);
+            if (cfg_.checkpoint.enabled && uint64_t{cfg_.checkpoint.interval_ms} * 2 > timeout_ms)
+                d_.add(s.pos, "kafka sink '" + s.name + "': exactly_once: [checkpoint] interval_ms " +
+                                  std::to_string(cfg_.checkpoint.interval_ms) +
+                                  " must be at most half of transaction.timeout.ms (" + std::to_string(timeout_ms) +
+                                  "): a transaction spans a checkpoint interval");
+        }
+    }
+
+    void checkpoint(TableReader r) {
+        CheckpointConfig& c = cfg_.checkpoint;
+        r.allow_only({"dir", "interval_ms", "name", "keep"});
+        c.enabled = true;
+        c.pos = r.pos();
+        if (r.get_string("dir", c.dir, true)) {
+            if (c.dir.empty()) r.error_at("dir", "must not be empty");
+            c.dir = resolve(c.dir);
+        }
+        r.get_uint("interval_ms", 10, 86400000, c.interval_ms);
+        r.get_uint("keep", 2, 1000, c.keep);
+        if (r.get_string("name", c.name)) {
+            bool ok = !c.name.empty();
+            for (const char ch : c.name)
+                ok &= std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.';
+            if (!ok) r.error_at("name", "'" + c.name + "' must be letters, digits, '_', '-' and '.'");
+        } else {
+            char host[256] = {};
+            if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "sluice");
+            for (char* h = host; *h; ++h)
+                if (!std::isalnum(static_cast<unsigned char>(*h)) && *h != '_' && *h != '-' && *h != '.') *h = '_';
+            c.name = host;
+        }
+    }
+
     // Names are unique per kind; `first` remembers where each was defined.
     // Names also appear in stats JSON and logs: letters, digits, '_', '-', '.'.
     bool unique_name(TableReader& r, const char* kind, const std::string& name,
@@ -480,11 +740,26 @@ private:
     void source(TableReader r) {
         SourceSpec s;
         s.pos = r.pos();
-        r.allow_only({"name", "type", "listen", "max_connections", "receive_buffer_bytes"});
+        r.allow_only({"name", "type", "listen", "max_connections", "receive_buffer_bytes", "port", "udp_ports", "ipv4",
+                      "queues", "promiscuous", "brokers", "topics", "group", "properties"});
         const bool named = r.get_name("name", s.name) && unique_name(r, "source", s.name, source_names_);
-        if (r.get_enum<SourceType>("type", {{"udp", SourceType::Udp}, {"tcp", SourceType::Tcp}}, s.type, true))
-            r.only_for("max_connections", {"tcp"}, "sources", name_of(s.type));
-        if (r.get_endpoint("listen", s.listen, true)) {
+        if (r.get_enum<SourceType>("type", {{"udp", SourceType::Udp}, {"tcp", SourceType::Tcp}, {"dpdk", SourceType::Dpdk},
+                                            {"kafka", SourceType::Kafka}},
+                                   s.type, true)) {
+            const std::string t = name_of(s.type);
+            r.only_for("max_connections", {"tcp"}, "sources", t);
+            for (const char* k : {"listen", "receive_buffer_bytes"}) r.only_for(k, {"udp", "tcp"}, "sources", t);
+            for (const char* k : {"port", "udp_ports", "ipv4", "queues", "promiscuous"})
+                r.only_for(k, {"dpdk"}, "sources", t);
+            for (const char* k : {"brokers", "topics", "group", "properties"}) r.only_for(k, {"kafka"}, "sources", t);
+        } else {
+            s.type = SourceType::Udp;  // unknown: checked as a socket source
+        }
+        if (s.type == SourceType::Dpdk) {
+            dpdk_source(r, s);
+        } else if (s.type == SourceType::Kafka) {
+            kafka_source(r, s);
+        } else if (r.get_endpoint("listen", s.listen, true)) {
             for (const SourceSpec& o : cfg_.sources)
                 if (o.type == s.type && o.listen.port == s.listen.port && o.listen.ipv6 == s.listen.ipv6 &&
                     o.listen.host == s.listen.host)
@@ -500,13 +775,18 @@ private:
         SinkSpec s;
         s.pos = r.pos();
         r.allow_only({"name", "type", "path", "address", "datagram_bytes", "batch_bytes", "flush_us", "buffer_bytes",
-                      "on_full", "reconnect_min_ms", "reconnect_max_ms"});
+                      "on_full", "reconnect_min_ms", "reconnect_max_ms", "brokers", "topic", "linger_ms", "exactly_once",
+                      "transactional_id", "properties"});
         const bool named = r.get_name("name", s.name) && unique_name(r, "sink", s.name, sink_names_);
         const bool typed = r.get_enum<SinkType>(
-            "type", {{"stdout", SinkType::Stdout}, {"file", SinkType::File}, {"udp", SinkType::Udp}, {"tcp", SinkType::Tcp}},
+            "type", {{"stdout", SinkType::Stdout}, {"file", SinkType::File}, {"udp", SinkType::Udp}, {"tcp", SinkType::Tcp},
+                     {"kafka", SinkType::Kafka}},
             s.type, true);
         if (typed) {
             const std::string t = name_of(s.type);
+            for (const char* k : {"brokers", "topic", "linger_ms", "exactly_once", "transactional_id", "properties"})
+                r.only_for(k, {"kafka"}, "sinks", t);
+            if (s.type == SinkType::Kafka) kafka_sink(r, s);
             r.only_for("path", {"file"}, "sinks", t);
             r.only_for("address", {"udp", "tcp"}, "sinks", t);
             r.only_for("datagram_bytes", {"udp"}, "sinks", t);
@@ -626,12 +906,96 @@ private:
     std::vector<std::pair<std::string, ConfigPos>> source_names_, sink_names_, query_names_;
 };
 
+// toml++ 3.3 recurses once per part of a dotted key ([a.b.c] or a.b.c = 1)
+// with no limit: 40,000 parts (80 KB) overflowed the stack of `sluice check`.
+// No key of the config has more than two parts, so a longer chain is refused
+// before toml++ sees it.
+constexpr std::size_t kMaxKeyParts = 64;
+
+// Where the first chain of more than kMaxKeyParts dotted parts starts, or
+// {0, 0}. Conservative: it counts every part.part... run outside comments and
+// multi-line strings, values too (a float is two parts, a time at most two).
+ConfigPos overlong_dotted_key(std::string_view t) {
+    const auto bare = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; };
+    uint32_t line = 1;
+    std::size_t line_start = 0;
+    std::size_t parts = 0;   // parts of the current chain
+    bool dot = false;        // the chain ends in a dot
+    ConfigPos chain;         // where it started
+    std::size_t i = 0;
+    while (i < t.size()) {
+        const char c = t[i];
+        const std::size_t start = i;
+        if (c == '#') {
+            while (i < t.size() && t[i] != '\n') ++i;
+            continue;
+        }
+        if (c == '\n' || (c != ' ' && c != '\t' && c != '.' && c != '"' && c != '\'' && !bare(c))) {
+            // A newline, '=', a bracket, a comma...: no chain goes on.
+            if (c == '\n') {
+                ++line;
+                line_start = i + 1;
+            }
+            parts = 0;
+            dot = false;
+            ++i;
+            continue;
+        }
+        if (c == ' ' || c == '\t') {
+            ++i;
+            continue;
+        }
+        if (c == '.') {
+            if (parts == 0 || dot) parts = 0;
+            dot = parts != 0;
+            ++i;
+            continue;
+        }
+        if (c == '"' || c == '\'') {
+            const std::string_view triple = c == '"' ? "\"\"\"" : "'''";
+            if (t.substr(i, 3) == triple) {
+                // A multi-line string is a value: skip it, escapes, newlines and
+                // the up to two quotes that may end it before its delimiter.
+                for (i += 3; i < t.size() && t.substr(i, 3) != triple; ++i) {
+                    if (c == '"' && t[i] == '\\') ++i;
+                    if (i < t.size() && t[i] == '\n') {
+                        ++line;
+                        line_start = i + 1;
+                    }
+                }
+                i = std::min(i + 3, t.size());
+                for (int extra = 0; extra < 2 && i < t.size() && t[i] == c; ++extra) ++i;
+                parts = 0;
+                dot = false;
+                continue;
+            }
+            for (++i; i < t.size() && t[i] != c && t[i] != '\n'; ++i)
+                if (c == '"' && t[i] == '\\' && i + 1 < t.size() && t[i + 1] != '\n') ++i;
+            if (i < t.size() && t[i] == c) ++i;
+        } else {
+            while (i < t.size() && bare(t[i])) ++i;
+        }
+        // One part, [start, i).
+        if (!dot) {
+            parts = 0;
+            chain = {line, static_cast<uint32_t>(start - line_start + 1)};
+        }
+        dot = false;
+        if (++parts > kMaxKeyParts) return chain;
+    }
+    return {};
+}
+
 }  // namespace
 
 Result<AppConfig> parse_config(std::string_view text, const std::string& source_name) {
     AppConfig cfg;
     cfg.path = source_name;
     Diagnostics d(source_name);
+    if (const ConfigPos deep = overlong_dotted_key(text); deep.line != 0) {
+        d.add(deep, "a dotted key or table name with more than " + std::to_string(kMaxKeyParts) + " parts");
+        return d.error();
+    }
     toml::table root;
 #if TOML_EXCEPTIONS
     try {
@@ -670,6 +1034,8 @@ Result<std::vector<Plan>> check_config(const AppConfig& config) {
         }
         if (p->props.late_strategy == LateStrategy::DeadLetter && q.dead_letter_sink.empty())
             d.add(q.pos, "query '" + q.name + "': late.data.strategy = 'dead_letter' needs a dead_letter_sink");
+        if (config.checkpoint.enabled && !p->analytics.empty())
+            d.add(q.pos, "query '" + q.name + "': checkpoints do not cover ROWS windows (remove [checkpoint] or the query)");
         plans.push_back(std::move(p.value()));
     }
     if (!config.shards.cpus.empty()) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sluice/plan.h"
@@ -27,8 +28,8 @@ struct Endpoint {
     std::string text;  // as written: "127.0.0.1:9000", "[::1]:9000"
 };
 
-enum class SourceType : uint8_t { Udp, Tcp };
-enum class SinkType : uint8_t { Stdout, File, Udp, Tcp };
+enum class SourceType : uint8_t { Udp, Tcp, Dpdk, Kafka };
+enum class SinkType : uint8_t { Stdout, File, Udp, Tcp, Kafka };
 enum class OnFull : uint8_t { Block, Drop };
 
 // The config words: "udp", "file", "block", "adaptive", ...
@@ -64,6 +65,28 @@ struct MetricsConfig {
     ConfigPos pos;
 };
 
+// [dpdk]: the EAL and the mbuf pools of kernel-bypass ingest (dpdk sources).
+struct DpdkConfig {
+    bool present = false;                 // the table was written
+    std::vector<std::string> eal_args;    // passed to rte_eal_init after sluice's own
+    uint32_t memory_mb = 0;               // -m; 0: the EAL's default
+    uint32_t mbufs = 0;                   // per pool (one per NUMA node); 0: sized for the queues
+    uint32_t burst = 32;                  // frames per rte_eth_rx_burst
+    uint32_t rx_descriptors = 1024;       // per RX queue
+    ConfigPos pos;
+};
+
+// [checkpoint]: periodic snapshots of every query's state with the input
+// offsets they cover (checkpoint.h); off unless the table is present.
+struct CheckpointConfig {
+    bool enabled = false;
+    std::string dir;               // resolved against the config file's directory
+    uint32_t interval_ms = 10000;
+    std::string name;              // this appliance among the members of its group; default: the host name
+    uint32_t keep = 2;             // checkpoint files kept per appliance
+    ConfigPos pos;
+};
+
 struct LogConfig {
     uint32_t summary_interval_s = 10;  // one summary line per query this often; 0: none
 };
@@ -74,6 +97,18 @@ struct SourceSpec {
     Endpoint listen;
     uint32_t max_connections = 1024;  // tcp
     uint32_t receive_buffer_bytes = 0; // SO_RCVBUF of each shard's socket; 0: the kernel's default
+    // dpdk: the port, the UDP destination ports and address taken, RX queues.
+    std::string port;                  // a DPDK port name ("net_pcap0") or decimal id
+    std::vector<uint16_t> udp_ports;
+    std::string ipv4;                  // destination address filter, "" = any
+    uint32_t ipv4_address = 0;         // host order
+    uint32_t queues = 0;               // 0: one per shard, capped by the device
+    bool promiscuous = false;
+    // kafka: the cluster, the topics, the consumer group and librdkafka properties.
+    std::string brokers;               // bootstrap.servers, as written ("host:port,host:port")
+    std::vector<std::string> topics;
+    std::string group;
+    std::vector<std::pair<std::string, std::string>> properties;
     ConfigPos pos;                     // the [[sources]] table
 };
 
@@ -89,6 +124,13 @@ struct SinkSpec {
     OnFull on_full = OnFull::Block;    // tcp
     uint32_t reconnect_min_ms = 10;    // tcp
     uint32_t reconnect_max_ms = 1000;  // tcp
+    // kafka: the cluster, the topic, batching and delivery.
+    std::string brokers;
+    std::string topic;
+    uint32_t linger_ms = 5;
+    bool exactly_once = false;
+    std::string transactional_id;  // exactly_once; default "sluice-<checkpoint name>-<sink name>"
+    std::vector<std::pair<std::string, std::string>> properties;
     ConfigPos pos;
 };
 
@@ -113,6 +155,8 @@ struct AppConfig {
     DrainConfig drain;
     MetricsConfig metrics;
     LogConfig log;
+    DpdkConfig dpdk;
+    CheckpointConfig checkpoint;
     std::vector<SourceSpec> sources;
     std::vector<SinkSpec> sinks;
     std::vector<QuerySpec> queries;

@@ -73,7 +73,11 @@ void MetricsHub::tick() {
 }
 
 HttpResponse MetricsHub::answer(std::string_view path) const {
-    if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", prometheus_text(view())};
+    if (path == "/metrics") {
+        std::string text = prometheus_text(view());
+        if (extra_) text += extra_(extra_ctx_);
+        return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(text)};
+    }
     if (path == "/health") {
         const MetricsView v = view();
         return {healthy(v) ? 200 : 503, "application/json", health_json(v)};

@@ -32,6 +32,12 @@ public:
 
     // Any thread.
     MetricsView view() const;
+    // More series appended to /metrics (e.g. Kafka and checkpoints); set before listen().
+    using ExtraFn = std::string (*)(const void* ctx);
+    void set_extra(ExtraFn fn, const void* ctx) noexcept {
+        extra_ = fn;
+        extra_ctx_ = ctx;
+    }
 
 private:
     HttpResponse answer(std::string_view path) const;
@@ -52,6 +58,8 @@ private:
     int64_t last_summary_ms_ = 0;
 
     std::unique_ptr<HttpServer> http_;
+    ExtraFn extra_ = nullptr;
+    const void* extra_ctx_ = nullptr;
 };
 
 }  // namespace sluice

@@ -166,29 +166,54 @@ void shard_families(Exposition& e, const MetricsView& v) {
 
 void io_families(Exposition& e, const MetricsView& v) {
     const AppConfig& cfg = *v.config;
+    // Which source types a family applies to.
+    constexpr unsigned kUdp = 1u << static_cast<unsigned>(SourceType::Udp);
+    constexpr unsigned kTcp = 1u << static_cast<unsigned>(SourceType::Tcp);
+    constexpr unsigned kDpdk = 1u << static_cast<unsigned>(SourceType::Dpdk);
+    constexpr unsigned kKafka = 1u << static_cast<unsigned>(SourceType::Kafka);
     struct SourceFamily {
         const char* name;
         const char* help;
         uint64_t SourceTotals::*field;
-        bool udp_only;
-        bool tcp_only;
+        unsigned types;
     };
     const SourceFamily sources[] = {
-        {"sluice_source_received_bytes_total", "Bytes received.", &SourceTotals::bytes, false, false},
-        {"sluice_source_datagrams_total", "Datagrams taken in.", &SourceTotals::datagrams, true, false},
+        {"sluice_source_received_bytes_total", "Bytes received (dpdk: whole frames; kafka: message payloads).",
+         &SourceTotals::bytes, kUdp | kTcp | kDpdk | kKafka},
+        {"sluice_source_messages_total", "Kafka messages taken from the shard's partitions (each copied once into a padded block).",
+         &SourceTotals::datagrams, kKafka},
+        {"sluice_source_datagrams_total", "Datagrams taken in (dpdk: UDP payloads handed to the queries).",
+         &SourceTotals::datagrams, kUdp | kDpdk},
         {"sluice_source_kernel_dropped_total", "Datagrams the kernel dropped at a full socket buffer.",
-         &SourceTotals::kernel_dropped, true, false},
-        {"sluice_source_connections_total", "Connections accepted.", &SourceTotals::connections, false, true},
+         &SourceTotals::kernel_dropped, kUdp},
+        {"sluice_source_connections_total", "Connections accepted.", &SourceTotals::connections, kTcp},
+        {"sluice_source_frames_total", "Ethernet frames received from the DPDK queue.", &SourceTotals::frames, kDpdk},
+        {"sluice_source_copied_for_padding_total",
+         "UDP payloads copied out of their mbuf for want of room for the decoder's padding.",
+         &SourceTotals::copied_for_padding, kDpdk},
+    };
+    const auto applies = [&](unsigned types, std::size_t k) {
+        return (types & (1u << static_cast<unsigned>(cfg.sources[k].type))) != 0;
     };
     for (const SourceFamily& f : sources) {
         e.family(f.name, "counter", f.help);
         for (uint32_t s = 0; s < v.shards.size(); ++s)
             for (std::size_t k = 0; k < cfg.sources.size() && k < v.shards[s].sources.size(); ++k) {
-                const bool udp = cfg.sources[k].type == SourceType::Udp;
-                if ((f.udp_only && !udp) || (f.tcp_only && udp)) continue;
+                if (!applies(f.types, k)) continue;
                 e.sample(f.name, labels("source", cfg.sources[k].name, "shard", s), v.shards[s].sources[k].*f.field);
             }
     }
+    const char* dropped = "sluice_source_frames_dropped_total";
+    e.family(dropped, "counter", "Frames not taken, by reason (dpdk sources).");
+    for (uint32_t s = 0; s < v.shards.size(); ++s)
+        for (std::size_t k = 0; k < cfg.sources.size() && k < v.shards[s].sources.size(); ++k) {
+            if (!applies(kDpdk, k)) continue;
+            for (std::size_t r = 1; r < net::kFrameDropReasons; ++r)
+                e.sample(dropped,
+                         "{source=\"" + cfg.sources[k].name + "\",shard=\"" + std::to_string(s) + "\",reason=\"" +
+                             net::kFrameDropNames[r] + "\"}",
+                         v.shards[s].sources[k].frames_dropped[r]);
+        }
     struct SinkFamily {
         const char* name;
         const char* help;

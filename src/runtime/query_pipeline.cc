@@ -1,5 +1,6 @@
 #include "query_pipeline.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "idle.h"
@@ -24,6 +25,7 @@ QueryPipeline::QueryPipeline(const PipelineSetup& setup)
       rows_window_(!setup.plan->analytics.empty()),
       max_message_(setup.mesh->max_message()) {
     setup_.mesh->create_inbound(setup_.shard);
+    q_seen_.assign(setup_.shards, BarrierSeen{});
     out_ = std::make_unique<OutBuffer>(256 * 1024, setup_.sink, setup_.sink_ctx);
     if (setup_.dead_letter_sink != nullptr)
         dead_out_ = std::make_unique<OutBuffer>(64 * 1024, setup_.dead_letter_sink, setup_.dead_letter_ctx);
@@ -53,6 +55,10 @@ QueryPipeline::QueryPipeline(const PipelineSetup& setup)
         else
             projector_ = std::make_unique<Projector>(plan_, *out_, counters_);
         seq_ = static_cast<uint64_t>(setup_.source_id) << 40;
+        for (uint32_t k = 0; k < plan_.fields.size(); ++k) {
+            if (plan_.fields[k].meta == FieldMeta::Partition) partition_slot_ = k;
+            if (plan_.fields[k].meta == FieldMeta::Offset) offset_slot_ = k;
+        }
     } else {
         source_done_ = true;
     }
@@ -114,6 +120,103 @@ void QueryPipeline::on_block(const char* p, std::size_t len, int64_t arrival_ms,
             on_record();
         },
         [this] { on_rejected_line(); });
+}
+
+void QueryPipeline::on_kafka_block(const char* p, std::size_t len, const io::KafkaMessageMeta* messages,
+                                   uint32_t count, int64_t arrival_ms) {
+    if (count == 0) return;
+    drop_when_full_ = false;
+    if (pending_ns_ == 0) pending_ns_ = ingest_ns_;
+    // Lanes of the block's partitions spoke (an idle one is active again).
+    for (uint32_t m = 0; m < count; ++m) {
+        const uint32_t slot = messages[m].slot;
+        if (slot >= lanes_.size() || !lanes_[slot].open) open_lane(slot, kWatermarkMin, arrival_ms);
+        Lane& l = lanes_[slot];
+        l.last_ms = arrival_ms;
+        if (l.idle) {
+            l.idle = false;
+            recompute_lanes();
+        }
+    }
+    uint32_t at = 0;  // the message of the record being decoded
+    kafka_input_ = true;
+    decoder_->decode_block(
+        p, len, fields_.data(), counters_.type_mismatch,
+        [&] {
+            ++counters_.records_in;
+            // Lines come in message order: the message is the last one starting at or before the line.
+            const char* line = decoder_->last_line().data();
+            while (at + 1 < count && line >= p + messages[at + 1].start) ++at;
+            const io::KafkaMessageMeta& m = messages[at];
+            arrival_ms_ = m.timestamp_ms >= 0 ? m.timestamp_ms : arrival_ms;
+            lane_ = m.slot;
+            kafka_seq_ = (static_cast<uint64_t>(m.slot) << 40) | (static_cast<uint64_t>(m.offset) & ((uint64_t{1} << 40) - 1));
+            if (partition_slot_ != kNoSlot) fields_[partition_slot_] = Value::of_int(m.partition);
+            if (offset_slot_ != kNoSlot) fields_[offset_slot_] = Value::of_int(m.offset);
+            on_record();
+        },
+        [this] { on_rejected_line(); });
+    kafka_input_ = false;
+}
+
+void QueryPipeline::open_lane(uint32_t slot, int64_t max_event_ms, int64_t now_ms) {
+    if (slot >= lanes_.size()) lanes_.resize(slot + 1);
+    Lane& l = lanes_[slot];
+    l.open = true;
+    l.idle = false;
+    l.max_event = max_event_ms;
+    l.last_ms = now_ms;
+    lanes_on_ = true;
+    recompute_lanes();
+}
+
+void QueryPipeline::close_lane(uint32_t slot) {
+    if (slot >= lanes_.size() || !lanes_[slot].open) return;
+    lanes_[slot] = Lane{};
+    recompute_lanes();
+}
+
+int64_t QueryPipeline::lane_max_event(uint32_t slot) const noexcept {
+    return slot < lanes_.size() && lanes_[slot].open ? lanes_[slot].max_event : kWatermarkMin;
+}
+
+void QueryPipeline::check_lanes_idle(int64_t now_ms) {
+    if (!lanes_on_) return;
+    bool changed = false;
+    for (Lane& l : lanes_) {
+        if (!l.open || l.idle || now_ms - l.last_ms < plan_.props.idle_timeout_ms) continue;
+        l.idle = true;
+        changed = true;
+    }
+    if (changed) recompute_lanes();
+}
+
+// The minimum over the open lanes that speak; with none, the watermark holds.
+void QueryPipeline::recompute_lanes() noexcept {
+    int64_t m = kWatermarkMax;
+    bool any = false;
+    for (const Lane& l : lanes_) {
+        if (!l.open || l.idle) continue;
+        any = true;
+        m = std::min(m, saturating_sub(l.max_event, plan_.props.max_out_of_orderness_ms));
+    }
+    if (any) watermark_ = m;
+}
+
+void QueryPipeline::advance_event_time(int64_t ts) noexcept {
+    if (!kafka_input_ || !lanes_on_) {
+        if (ts > max_event_ms_) {
+            max_event_ms_ = ts;
+            watermark_ = saturating_sub(max_event_ms_, plan_.props.max_out_of_orderness_ms);
+        }
+        return;
+    }
+    Lane& l = lanes_[lane_];
+    if (ts <= l.max_event) return;
+    const int64_t before = saturating_sub(l.max_event, plan_.props.max_out_of_orderness_ms);
+    l.max_event = ts;
+    // Only the lane that held the minimum can move it.
+    if (before <= watermark_) recompute_lanes();
 }
 
 void QueryPipeline::on_rejected_line() noexcept {
@@ -178,9 +281,10 @@ void QueryPipeline::on_analytic_record() {
         if (drop_when_full_) ++counters_.overload_dropped;
         return;  // dropped, or the run is stopping
     }
-    encode_record(dst, prepared_, setup_.source_id, kWatermarkMin, seq_++);
+    encode_record(dst, prepared_, setup_.source_id, kWatermarkMin, kafka_input_ ? kafka_seq_ : seq_++);
     static_cast<RecordMsg*>(dst)->ingest_ns = ingest_ns_;
     setup_.mesh->ring(setup_.shard, owner).push();
+    ++pushes_;
 }
 
 void QueryPipeline::on_record() {
@@ -229,11 +333,8 @@ void QueryPipeline::on_record() {
         }
     }
     const int64_t wm_before = watermark_;
-    const uint64_t seq = seq_++;
-    if (timed_ && prepared_.ts > max_event_ms_) {
-        max_event_ms_ = prepared_.ts;
-        watermark_ = saturating_sub(max_event_ms_, plan_.props.max_out_of_orderness_ms);
-    }
+    const uint64_t seq = kafka_input_ ? kafka_seq_ : seq_++;
+    if (timed_) advance_event_time(prepared_.ts);
     if (owner == setup_.shard) {
         AggInput in;
         in.hash = prepared_.hash;
@@ -252,6 +353,7 @@ void QueryPipeline::on_record() {
     encode_record(dst, prepared_, setup_.source_id, wm_before, seq, raw.data(), static_cast<uint32_t>(raw.size()));
     static_cast<RecordMsg*>(dst)->ingest_ns = ingest_ns_;
     setup_.mesh->ring(setup_.shard, owner).push();
+    ++pushes_;
 }
 
 // Ring space for a message to shard `to`: at once, or nullptr when the ring
@@ -300,6 +402,7 @@ void QueryPipeline::broadcast(MsgKind kind, uint8_t flag, int64_t watermark) {
         m->h = MsgHeader{kind, flag, setup_.source_id, 0};
         m->watermark = watermark;
         setup_.mesh->ring(setup_.shard, to).push();
+        ++pushes_;
     }
 }
 
@@ -351,6 +454,14 @@ void QueryPipeline::handle_message(const void* msg) {
         case MsgKind::Partial:
             state_->on_partial(reinterpret_cast<const uint8_t*>(h + 1), h->len);
             break;
+        case MsgKind::Barrier: {
+            const auto* b = static_cast<const BarrierMsg*>(msg);
+            if (h->source >= q_seen_.size()) break;
+            BarrierSeen& seen = q_seen_[h->source];
+            if (b->epoch > seen.epoch || (b->epoch == seen.epoch && b->round > seen.round)) seen = {b->epoch, b->round};
+            if (b->epoch == q_epoch_ && b->sent != 0) q_flags_[b->round & 1] |= 1;
+            break;
+        }
     }
 }
 
@@ -374,6 +485,7 @@ void QueryPipeline::ship_outbox() {
         *h = MsgHeader{MsgKind::Partial, 0, static_cast<uint16_t>(setup_.shard), len};
         std::memcpy(h + 1, payload, len);
         setup_.mesh->ring(setup_.shard, dest).push();
+        ++pushes_;
     });
     partials_.clear();
 }
@@ -389,6 +501,80 @@ void QueryPipeline::end_batch() {
 void QueryPipeline::flush_outbound() {
     for (uint32_t to = 0; to < setup_.shards; ++to)
         if (to != setup_.shard) setup_.mesh->ring(setup_.shard, to).flush();
+}
+
+QueryState::RestoreCounts QueryPipeline::restore(const uint8_t* items, std::size_t len, QueryState::RestoreFilter accept,
+                                                 void* ctx, bool keyless) {
+    if (!state_) return {};
+    QueryState::RestoreCounts c = state_->restore(items, len, accept, ctx, keyless);
+    ship_outbox();
+    return c;
+}
+
+void QueryPipeline::restore_closed_watermark(int64_t w) {
+    if (state_) state_->restore_closed_watermark(w);
+}
+
+void QueryPipeline::reload_state() {
+    if (!state_) return;
+    state_ = std::make_unique<QueryState>(plan_, setup_.shard, setup_.shards, setup_.sources, *out_, counters_,
+                                          dead_out_.get());
+    sent_watermark_ = kWatermarkMin;  // sent again at the next end_chunk
+    if (source_idle_) broadcast(MsgKind::SourceIdle, 1, watermark_);
+    if (source_idle_) state_->on_source_idle(setup_.source_id, true);
+}
+
+void QueryPipeline::send_barrier(uint32_t round, uint32_t sent) {
+    for (uint32_t to = 0; to < setup_.shards; ++to) {
+        if (to == setup_.shard) continue;
+        void* dst = alloc_blocking(to, sizeof(BarrierMsg));
+        if (!dst) return;
+        auto* b = static_cast<BarrierMsg*>(dst);
+        b->h = MsgHeader{MsgKind::Barrier, 0, static_cast<uint16_t>(setup_.shard), 0};
+        b->round = round;
+        b->sent = sent;
+        b->epoch = q_epoch_;
+        setup_.mesh->ring(setup_.shard, to).push();
+    }
+    flush_outbound();
+}
+
+void QueryPipeline::begin_quiesce(uint64_t epoch) {
+    if (q_seen_.size() != setup_.shards) q_seen_.assign(setup_.shards, BarrierSeen{});
+    q_epoch_ = epoch;
+    q_round_ = 0;
+    q_done_ = false;
+    q_my_flag_ = false;
+    q_flags_[0] = q_flags_[1] = 0;
+}
+
+bool QueryPipeline::quiesce_step() {
+    if (q_done_) return true;
+    const auto seen_round = [&](uint32_t j) { return q_seen_[j].epoch == q_epoch_ ? q_seen_[j].round : 0u; };
+    if (q_round_ == 0) {
+        // Round 1 follows everything this shard sent before the pause.
+        end_batch();
+        pushes_at_barrier_ = pushes_;
+        q_round_ = 1;
+        send_barrier(1, 0);
+    }
+    for (uint32_t j = 0; j < setup_.shards; ++j)
+        if (j != setup_.shard && seen_round(j) < q_round_) return false;
+    // Every shard's barrier of this round is in: what they sent before it was handled.
+    const uint32_t parity = q_round_ & 1;
+    const bool anything = q_round_ == 1 || q_my_flag_ || q_flags_[parity] != 0;
+    q_flags_[parity] = 0;
+    if (!anything) {
+        q_done_ = true;
+        return true;
+    }
+    // The next round: what handling this round's messages sent goes before its barrier.
+    end_batch();
+    q_my_flag_ = pushes_ != pushes_at_barrier_;
+    pushes_at_barrier_ = pushes_;
+    ++q_round_;
+    send_barrier(q_round_, q_my_flag_ ? 1 : 0);
+    return false;
 }
 
 bool QueryPipeline::finished() const {

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "io/kafka.h"
 #include "mesh.h"
 #include "ring_message.h"
 #include "sluice/decode.h"
@@ -63,6 +64,23 @@ public:
     // whose owner's ring is full is counted as overload_dropped (datagram
     // ingest); otherwise the shard waits (backpressure).
     void on_block(const char* p, std::size_t len, int64_t arrival_ms, bool drop_when_full);
+    // A block of Kafka messages (io::KafkaShardReader::poll): each record
+    // takes its message's time as _TIMESTAMP (arrival_ms where it has none),
+    // its partition and offset as _PARTITION and _OFFSET, its partition's
+    // watermark lane, and an arrival order of (partition, offset), so FIRST
+    // and LAST do not depend on how partitions interleave. Waits when a ring is full.
+    void on_kafka_block(const char* p, std::size_t len, const io::KafkaMessageMeta* messages, uint32_t count,
+                        int64_t arrival_ms);
+    // Watermark lanes: with lanes (Kafka partitions, by slot), the source's
+    // watermark is the minimum over the open lanes that are not idle, each
+    // lane's the max event time of its records minus the out-of-orderness:
+    // results do not depend on how partitions are spread over shards.
+    void open_lane(uint32_t slot, int64_t max_event_ms, int64_t now_ms);
+    void close_lane(uint32_t slot);
+    // The lane's max event time (kWatermarkMin: none, or not open).
+    int64_t lane_max_event(uint32_t slot) const noexcept;
+    // A lane without records for watermark.idle_timeout stops holding the watermark back.
+    void check_lanes_idle(int64_t now_ms);
     // The monotonic time the shard took its current input in (0: not
     // measured): the start of the ingest → emit latency of the rows it makes.
     void set_ingest_ns(int64_t ns) noexcept { ingest_ns_ = ns; }
@@ -80,6 +98,30 @@ public:
     bool source_idle() const noexcept { return source_idle_; }
 
     bool drain_inbound();
+
+    // Quiescing for a checkpoint, once every shard stopped taking input:
+    // rounds of barriers in every ring (each after everything its shard sent
+    // before it) until a round in which no shard sent anything else. Then no
+    // message is in flight and every record read before the pause has been
+    // applied where it belongs: the state can be snapshotted. Call
+    // begin_quiesce once, then quiesce_step every loop iteration (between
+    // drains) until it returns true.
+    void begin_quiesce(uint64_t epoch);
+    bool quiesce_step();
+
+    // Checkpoints (quiesced): the state's items (QueryState::snapshot), its
+    // closing watermark, restoring items, and dropping the whole state (a
+    // rebalance reloads what stays). After a reload this shard's watermark
+    // and idleness are sent again (the other shards' new states learn them).
+    void snapshot(std::vector<uint8_t>& out) const {
+        if (state_) state_->snapshot(out);
+    }
+    int64_t closed_watermark() const noexcept { return state_ ? state_->closed_watermark() : kWatermarkMin; }
+    QueryState::RestoreCounts restore(const uint8_t* items, std::size_t len, QueryState::RestoreFilter accept, void* ctx,
+                                      bool keyless);
+    void restore_closed_watermark(int64_t w);
+    void reload_state();
+
     // End of a loop iteration: global snapshots and partials shipped, staged ring messages published.
     void end_batch();
     void flush_output();
@@ -99,10 +141,14 @@ public:
 
 private:
     void on_record();  // fields_ holds a decoded record
+    // The record's event time raised its source's (lane's) watermark.
+    void advance_event_time(int64_t ts) noexcept;
+    void recompute_lanes() noexcept;
     void on_analytic_record();
     void handle_message(const void* msg);
     void ship_outbox();
     void broadcast(MsgKind kind, uint8_t flag, int64_t watermark);
+    void send_barrier(uint32_t round, uint32_t sent);
     void* alloc(uint32_t to, uint32_t bytes);
     void* alloc_blocking(uint32_t to, uint32_t bytes);
     void flush_outbound();
@@ -150,8 +196,39 @@ private:
     int64_t arrival_ms_ = 0;
     uint64_t seq_ = 0;
 
+    // Kafka input: the current record's lane and arrival order; the slots of
+    // _PARTITION and _OFFSET (kNoSlot: the query reads neither).
+    static constexpr uint32_t kNoSlot = UINT32_MAX;
+    struct Lane {
+        int64_t max_event = kWatermarkMin;
+        int64_t last_ms = 0;  // wall clock of its last record
+        bool open = false;
+        bool idle = false;
+    };
+    std::vector<Lane> lanes_;  // by slot
+    bool lanes_on_ = false;    // the watermark comes from the lanes
+    bool kafka_input_ = false; // the record being handled came from on_kafka_block
+    uint32_t lane_ = 0;
+    uint64_t kafka_seq_ = 0;
+    uint32_t partition_slot_ = kNoSlot;
+    uint32_t offset_slot_ = kNoSlot;
+
     uint32_t ended_sources_ = 0;
     std::string error_;
+
+    // Quiescing (begin_quiesce/quiesce_step).
+    struct BarrierSeen {
+        uint64_t epoch = 0;
+        uint32_t round = 0;
+    };
+    uint64_t pushes_ = 0;             // messages pushed to other shards, barriers excepted
+    uint64_t pushes_at_barrier_ = 0;
+    uint64_t q_epoch_ = 0;
+    uint32_t q_round_ = 0;            // 0: barrier 1 not sent yet
+    bool q_done_ = true;
+    bool q_my_flag_ = false;          // this shard sent something between its last two barriers
+    uint32_t q_flags_[2] = {0, 0};    // by round parity: barriers of that round that said they sent something
+    std::vector<BarrierSeen> q_seen_; // per shard: its latest barrier
 };
 
 }  // namespace sluice

@@ -14,7 +14,7 @@
 
 namespace sluice {
 
-enum class MsgKind : uint8_t { Record = 1, Watermark, SourceEnd, SourceIdle, Partial };
+enum class MsgKind : uint8_t { Record = 1, Watermark, SourceEnd, SourceIdle, Partial, Barrier };
 
 struct MsgHeader {
     MsgKind kind;
@@ -39,6 +39,15 @@ struct RecordMsg {
 struct WatermarkMsg {
     MsgHeader h;
     int64_t watermark;
+};
+
+// Quiescing for a checkpoint: round `round` of epoch `epoch` from shard
+// h.source, which sent `sent` other messages since its previous barrier.
+struct BarrierMsg {
+    MsgHeader h;
+    uint32_t round;
+    uint32_t sent;
+    uint64_t epoch;
 };
 
 // 64-bit: a record of many long strings can exceed 4 GiB only in theory,

@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "net/frame_parse.h"
 #include "sluice/stats.h"
 
 namespace sluice {
@@ -65,12 +66,15 @@ struct LoopMetrics {
     uint64_t uring_completed = 0;
 };
 
-// Per configured source, one shard's socket.
+// Per configured source, one shard's socket (or DPDK queue).
 struct SourceTotals {
-    uint64_t datagrams = 0;       // udp
+    uint64_t datagrams = 0;       // udp; dpdk: UDP payloads taken
     uint64_t kernel_dropped = 0;  // udp: dropped at the full socket buffer, never taken
     uint64_t connections = 0;     // tcp: accepted
-    uint64_t bytes = 0;
+    uint64_t bytes = 0;           // udp, tcp: payload bytes; dpdk: bytes of the frames received
+    uint64_t frames = 0;          // dpdk: frames received
+    uint64_t copied_for_padding = 0;  // dpdk: payloads copied for want of room for the decoder's padding
+    std::array<uint64_t, net::kFrameDropReasons> frames_dropped{};  // dpdk: by net::FrameDrop ([0] unused)
 };
 
 // Per configured sink, one shard's network sink (zero for stdout/file).
@@ -132,6 +136,7 @@ private:
     static_assert(std::is_trivially_copyable_v<QueryMetrics> && sizeof(QueryMetrics) % 8 == 0);
     static_assert(std::is_trivially_copyable_v<LoopMetrics> && sizeof(LoopMetrics) % 8 == 0);
     static_assert(sizeof(SourceTotals) % 8 == 0 && sizeof(SinkTotals) % 8 == 0);
+    static_assert(std::is_trivially_copyable_v<SourceTotals> && std::is_trivially_copyable_v<SinkTotals>);
 
     static std::size_t words_for(std::size_t q, std::size_t so, std::size_t si) {
         return (sizeof(LoopMetrics) + q * sizeof(QueryMetrics) + so * sizeof(SourceTotals) +

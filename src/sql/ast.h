@@ -34,7 +34,7 @@ enum class AstKind : uint8_t {
     Call,     // name(args) [OVER (...)]
 };
 
-enum class SpecialColumn : uint8_t { WindowStart, WindowEnd, Timestamp };
+enum class SpecialColumn : uint8_t { WindowStart, WindowEnd, Timestamp, Partition, Offset };
 
 struct Ast;
 using AstPtr = std::unique_ptr<Ast>;

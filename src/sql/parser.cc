@@ -707,10 +707,13 @@ AstPtr Parser::parse_name() {
     }
     if (a->path.size() == 1 && !quoted) {
         const std::string upper = to_upper(a->path[0]);
-        if (upper == "_WINDOW_START" || upper == "_WINDOW_END" || upper == "_TIMESTAMP") {
+        if (upper == "_WINDOW_START" || upper == "_WINDOW_END" || upper == "_TIMESTAMP" || upper == "_PARTITION" ||
+            upper == "_OFFSET") {
             a->kind = AstKind::Special;
             a->special = upper == "_WINDOW_START" ? SpecialColumn::WindowStart
                          : upper == "_WINDOW_END" ? SpecialColumn::WindowEnd
+                         : upper == "_PARTITION"  ? SpecialColumn::Partition
+                         : upper == "_OFFSET"     ? SpecialColumn::Offset
                                                   : SpecialColumn::Timestamp;
         }
     }

@@ -29,6 +29,11 @@ enum class Ctx : uint8_t {
     Post,         // HAVING and columns of an aggregate query
 };
 
+// A SLIDING window puts every record in ceil(size / advance) windows, and
+// each costs work and state: beyond this the query is refused (SLIDING(1d,
+// 1ms) put 86,400,000 windows in every record and ran out of memory).
+constexpr int64_t kMaxWindowsPerRecord = 10000;
+
 constexpr std::string_view kPropertyList =
     "watermark.max_out_of_orderness, watermark.idle_timeout, window.allowed_lateness, late.data.strategy, "
     "state.ttl, timestamp";
@@ -44,6 +49,8 @@ std::string special_name(SpecialColumn s) {
         case SpecialColumn::WindowStart: return "_WINDOW_START";
         case SpecialColumn::WindowEnd: return "_WINDOW_END";
         case SpecialColumn::Timestamp: return "_TIMESTAMP";
+        case SpecialColumn::Partition: return "_PARTITION";
+        case SpecialColumn::Offset: return "_OFFSET";
     }
     return "";
 }
@@ -252,6 +259,12 @@ private:
             if (w.advance_ms <= 0) return fail(w.advance_pos, "the window advance must be greater than 0");
             if (w.advance_ms > w.size_ms) {
                 return fail(w.advance_pos, "the window advance must not be larger than its size");
+            }
+            const int64_t per_record = w.size_ms / w.advance_ms + (w.size_ms % w.advance_ms != 0 ? 1 : 0);
+            if (per_record > kMaxWindowsPerRecord) {
+                return fail(w.advance_pos, "the window advance is too small: every record would be in " +
+                                               std::to_string(per_record) + " windows (at most " +
+                                               std::to_string(kMaxWindowsPerRecord) + ")");
             }
             spec.advance_ms = w.advance_ms;
         }
@@ -489,6 +502,18 @@ private:
                 return fail_id(a.pos, "column '" + name + "' must appear in GROUP BY or inside an aggregate");
             }
             return add_node(ExprOp::ArrivalTime, Type::Int);
+        }
+        if (a.special == SpecialColumn::Partition || a.special == SpecialColumn::Offset) {
+            if (ctx == Ctx::Post) {
+                return fail_id(a.pos, "column '" + name + "' must appear in GROUP BY or inside an aggregate");
+            }
+            // A slot of its own that the decoder never fills: the source does.
+            const FieldMeta meta = a.special == SpecialColumn::Partition ? FieldMeta::Partition : FieldMeta::Offset;
+            uint32_t slot = static_cast<uint32_t>(plan_.fields.size());
+            for (uint32_t k = 0; k < plan_.fields.size(); ++k)
+                if (plan_.fields[k].meta == meta) slot = k;
+            if (slot == plan_.fields.size()) plan_.fields.push_back(FieldPath{{}, name, meta});
+            return add_node(ExprOp::Field, Type::Null, {}, slot);
         }
         if (!st_.window) return fail_id(a.pos, name + " is only valid in windowed queries");
         if (ctx != Ctx::Post) {

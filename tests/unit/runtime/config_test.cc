@@ -6,6 +6,7 @@
 #include <fstream>
 #include <string>
 
+#include "net/dpdk_port.h"
 #include "runtime/config.h"
 
 #ifndef SLUICE_SOURCE_ROOT
@@ -263,8 +264,8 @@ TEST(Config, TomlSyntaxErrorsHaveFileLineColumn) {
 TEST(Config, UnknownKeysNameTheKeyAndTheKnownOnes) {
     EXPECT_EQ(error_with_minimal("metrics = 1\n"), "t.toml:1:11: metrics: expected a table ([metrics]), found an integer");
     EXPECT_EQ(error_with_minimal("stats = 1\n"),
-              "t.toml:1:1: unknown key 'stats' at the top level (known: shards, limits, drain, metrics, log, sources, sinks, "
-              "queries)");
+              "t.toml:1:1: unknown key 'stats' at the top level (known: shards, limits, drain, metrics, log, dpdk, "
+              "checkpoint, sources, sinks, queries)");
     EXPECT_EQ(error_with_minimal("[shards]\ncout = 2\n"),
               "t.toml:2:1: unknown key 'cout' in [shards] (known: count, cpus, idle)");
     EXPECT_EQ(error_with_minimal("[limits]\n  ring_size = 2\n"),
@@ -272,12 +273,15 @@ TEST(Config, UnknownKeysNameTheKeyAndTheKnownOnes) {
               "udp_buffer_bytes)");
     EXPECT_EQ(error_with_minimal("[drain]\nflush = true\n"),
               "t.toml:2:1: unknown key 'flush' in [drain] (known: flush_windows, timeout_ms)");
-    EXPECT_EQ(error_with_minimal("[[sources]]\nname = \"x\"\ntype = \"udp\"\nlisten = \"127.0.0.1:1\"\nport = 1\n"),
-              "t.toml:5:1: unknown key 'port' in [[sources]] (known: name, type, listen, max_connections, "
-              "receive_buffer_bytes)");
+    EXPECT_EQ(error_with_minimal("[[sources]]\nname = \"x\"\ntype = \"udp\"\nlisten = \"127.0.0.1:1\"\nbind = 1\n"),
+              "t.toml:5:1: unknown key 'bind' in [[sources]] (known: name, type, listen, max_connections, "
+              "receive_buffer_bytes, port, udp_ports, ipv4, queues, promiscuous, brokers, topics, group, properties)");
+    EXPECT_EQ(error_with_minimal("[dpdk]\nargs = []\n"),
+              "t.toml:2:1: unknown key 'args' in [dpdk] (known: eal_args, memory_mb, mbufs, burst, rx_descriptors)");
     EXPECT_EQ(error_with_minimal("[[sinks]]\nname = \"x\"\ntype = \"stdout\"\ncolor = true\n"),
               "t.toml:4:1: unknown key 'color' in [[sinks]] (known: name, type, path, address, datagram_bytes, "
-              "batch_bytes, flush_us, buffer_bytes, on_full, reconnect_min_ms, reconnect_max_ms)");
+              "batch_bytes, flush_us, buffer_bytes, on_full, reconnect_min_ms, reconnect_max_ms, brokers, topic, linger_ms, "
+              "exactly_once, transactional_id, properties)");
     EXPECT_EQ(error_of(kMinimal + "window = \"1s\"\n"),
               "t.toml:15:1: unknown key 'window' in [[queries]] (known: name, sql, sql_file, sink, dead_letter_sink, "
               "sources)");
@@ -297,6 +301,18 @@ TEST(Config, KeysOfAnotherTypeAreErrors) {
               "t.toml:5:1: key 'on_full' applies only to tcp sinks, not to file");
     EXPECT_EQ(error_with_minimal("[[sinks]]\nname = \"x\"\ntype = \"tcp\"\naddress = \"127.0.0.1:1\"\ndatagram_bytes = 100\n"),
               "t.toml:5:1: key 'datagram_bytes' applies only to udp sinks, not to tcp");
+}
+
+TEST(Config, KeysOfDpdkAndSocketSourcesDoNotMix) {
+    EXPECT_EQ(error_with_minimal("[[sources]]\nname = \"x\"\ntype = \"udp\"\nlisten = \"127.0.0.1:1\"\nport = 1\n"),
+              "t.toml:5:1: key 'port' applies only to dpdk sources, not to udp");
+    EXPECT_EQ(error_with_minimal("[[sources]]\nname = \"x\"\ntype = \"tcp\"\nlisten = \"127.0.0.1:1\"\n"
+                                 "udp_ports = [1]\n"),
+              "t.toml:5:1: key 'udp_ports' applies only to dpdk sources, not to tcp");
+    if (!net::dpdk_built_in()) return;  // a dpdk source is an error of its own there (below)
+    EXPECT_EQ(error_with_minimal("[[sources]]\nname = \"x\"\ntype = \"dpdk\"\nport = 0\nudp_ports = [1]\n"
+                                 "listen = \"127.0.0.1:1\"\n"),
+              "t.toml:6:1: key 'listen' applies only to udp or tcp sources, not to dpdk");
 }
 
 TEST(Config, WrongTypesAreErrorsAtTheValue) {
@@ -358,9 +374,9 @@ TEST(Config, UnknownWordsAreErrorsAtTheValue) {
     EXPECT_EQ(error_with_minimal("[shards]\nidle = \"lazy\"\n"),
               "t.toml:2:8: idle: unknown value 'lazy' (expected busy or adaptive)");
     EXPECT_EQ(error_with_minimal("[[sources]]\nname = \"x\"\ntype = \"sctp\"\nlisten = \"127.0.0.1:1\"\n"),
-              "t.toml:3:8: type: unknown value 'sctp' (expected udp or tcp)");
-    EXPECT_EQ(error_with_minimal("[[sinks]]\nname = \"x\"\ntype = \"kafka\"\n"),
-              "t.toml:3:8: type: unknown value 'kafka' (expected stdout, file, udp or tcp)");
+              "t.toml:3:8: type: unknown value 'sctp' (expected udp, tcp, dpdk or kafka)");
+    EXPECT_EQ(error_with_minimal("[[sinks]]\nname = \"x\"\ntype = \"mqtt\"\n"),
+              "t.toml:3:8: type: unknown value 'mqtt' (expected stdout, file, udp, tcp or kafka)");
     EXPECT_EQ(error_with_minimal("[[sinks]]\nname = \"x\"\ntype = \"tcp\"\naddress = \"127.0.0.1:1\"\non_full = \"wait\"\n"),
               "t.toml:5:11: on_full: unknown value 'wait' (expected block or drop)");
 }
@@ -564,6 +580,129 @@ TEST(ConfigExamples, BothExampleConfigsLoad) {
     EXPECT_EQ(tuned->sinks[0].on_full, OnFull::Block);
 }
 
+// A dpdk source and the [dpdk] table, in a build with DPDK; without it the
+// source is refused at its position (the EAL never starts).
+const std::string kDpdk = R"([dpdk]
+eal_args = ["--no-huge", "--no-pci", "--vdev=net_pcap0,rx_pcap=/tmp/x.pcap"]
+memory_mb = 512
+mbufs = 4095
+burst = 64
+rx_descriptors = 512
+
+[[sources]]
+name = "wire"
+type = "dpdk"
+port = "net_pcap0"
+udp_ports = [9000, 9001]
+ipv4 = "10.0.0.2"
+queues = 2
+promiscuous = true
+
+[[sinks]]
+name = "out"
+type = "stdout"
+
+[[queries]]
+name = "q"
+sql = "SELECT a FROM t"
+sink = "out"
+)";
+
+TEST(ConfigDpdk, EveryKeyIsRead) {
+    Result<AppConfig> r = parse_config(kDpdk, "t.toml");
+    if (!net::dpdk_built_in()) {
+        ASSERT_FALSE(r.ok());
+        EXPECT_EQ(r.error().message,
+                  "t.toml:8:1: dpdk source 'wire': this sluice was built without DPDK (meson -Ddpdk=enabled)");
+        return;
+    }
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    const AppConfig& c = r.value();
+    EXPECT_TRUE(c.dpdk.present);
+    EXPECT_EQ(c.dpdk.eal_args,
+              (std::vector<std::string>{"--no-huge", "--no-pci", "--vdev=net_pcap0,rx_pcap=/tmp/x.pcap"}));
+    EXPECT_EQ(c.dpdk.memory_mb, 512u);
+    EXPECT_EQ(c.dpdk.mbufs, 4095u);
+    EXPECT_EQ(c.dpdk.burst, 64u);
+    EXPECT_EQ(c.dpdk.rx_descriptors, 512u);
+    ASSERT_EQ(c.sources.size(), 1u);
+    const SourceSpec& s = c.sources[0];
+    EXPECT_EQ(s.type, SourceType::Dpdk);
+    EXPECT_EQ(s.port, "net_pcap0");
+    EXPECT_EQ(s.udp_ports, (std::vector<uint16_t>{9000, 9001}));
+    EXPECT_EQ(s.ipv4, "10.0.0.2");
+    EXPECT_EQ(s.ipv4_address, 0x0a000002u);
+    EXPECT_EQ(s.queues, 2u);
+    EXPECT_TRUE(s.promiscuous);
+    EXPECT_TRUE(check_config(c).ok());
+}
+
+TEST(ConfigDpdk, DefaultsAndNumericPorts) {
+    if (!net::dpdk_built_in()) GTEST_SKIP() << "built without DPDK";
+    Result<AppConfig> r = parse_config(
+        "[[sources]]\nname = \"w\"\ntype = \"dpdk\"\nport = 0\nudp_ports = [1]\n"
+        "[[sinks]]\nname = \"o\"\ntype = \"stdout\"\n[[queries]]\nname = \"q\"\nsql = \"SELECT a FROM t\"\nsink = \"o\"\n",
+        "t.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_FALSE(r->dpdk.present);
+    EXPECT_EQ(r->dpdk.mbufs, 0u);  // sized for the queues
+    EXPECT_EQ(r->dpdk.burst, 32u);
+    EXPECT_EQ(r->dpdk.rx_descriptors, 1024u);
+    EXPECT_EQ(r->sources[0].port, "0");
+    EXPECT_EQ(r->sources[0].queues, 0u);
+    EXPECT_FALSE(r->sources[0].promiscuous);
+    EXPECT_TRUE(r->sources[0].ipv4.empty());
+}
+
+TEST(ConfigDpdk, ErrorsHaveLineAndColumn) {
+    if (!net::dpdk_built_in()) GTEST_SKIP() << "built without DPDK";
+    const std::string sink_and_query =
+        "[[sinks]]\nname = \"o\"\ntype = \"stdout\"\n[[queries]]\nname = \"q\"\nsql = \"SELECT a FROM t\"\nsink = \"o\"\n";
+    EXPECT_EQ(error_of("[[sources]]\nname = \"w\"\ntype = \"dpdk\"\n" + sink_and_query),
+              "t.toml:1:1: missing required key 'port' in [[sources]]\n"
+              "t.toml:1:1: missing required key 'udp_ports' in [[sources]]");
+    EXPECT_EQ(error_of("[[sources]]\nname = \"w\"\ntype = \"dpdk\"\nport = 0\nudp_ports = [0, 9000, 9000, \"x\"]\n"
+                       "ipv4 = \"10.0.0\"\nqueues = 0\n" + sink_and_query),
+              "t.toml:5:14: udp_ports: expected a port 1 .. 65535, found 0\n"
+              "t.toml:5:23: udp_ports: 9000 is listed twice\n"
+              "t.toml:5:29: udp_ports: expected a port 1 .. 65535, found a string\n"
+              "t.toml:6:8: ipv4: malformed IPv4 address '10.0.0' (expected a.b.c.d)\n"
+              "t.toml:7:10: queues: 0 is out of range (1 .. 1024)");
+    EXPECT_EQ(error_of("[[sources]]\nname = \"w\"\ntype = \"dpdk\"\nport = true\nudp_ports = []\n" + sink_and_query),
+              "t.toml:4:8: port: expected a DPDK port name or id, found a boolean\n"
+              "t.toml:5:13: udp_ports: expected a non-empty array of UDP ports, found an empty array");
+    EXPECT_EQ(error_of("[[sources]]\nname = \"a\"\ntype = \"dpdk\"\nport = \"p\"\nudp_ports = [1]\n"
+                       "[[sources]]\nname = \"b\"\ntype = \"dpdk\"\nport = \"p\"\nudp_ports = [1]\n" + sink_and_query),
+              "t.toml:9:8: port: port 'p' is already the port of dpdk source 'a'");
+    // sluice sets the lcores itself; memory once.
+    EXPECT_EQ(error_of("[dpdk]\neal_args = [\"-l\", \"0-1\", \"--lcores=0@1\", \"-S2\", \"-m\", \"64\", 3]\n"
+                       "memory_mb = 64\nburst = 0\nrx_descriptors = 1000\n"
+                       "[[sources]]\nname = \"w\"\ntype = \"dpdk\"\nport = 0\nudp_ports = [1]\n" + sink_and_query),
+              "t.toml:2:13: eal_args: '-l': sluice sets -l itself (the EAL's main lcore is the control thread; "
+              "shards, pinned by [shards] cpus, register as lcores of their own)\n"
+              "t.toml:2:26: eal_args: '--lcores=0@1': sluice sets --lcores itself (the EAL's main lcore is the "
+              "control thread; shards, pinned by [shards] cpus, register as lcores of their own)\n"
+              "t.toml:2:42: eal_args: '-S2': sluice sets -S itself (the EAL's main lcore is the control thread; "
+              "shards, pinned by [shards] cpus, register as lcores of their own)\n"
+              "t.toml:2:49: eal_args: '-m' and memory_mb both set the EAL's memory; give one\n"
+              "t.toml:2:61: eal_args: expected a string, found an integer\n"
+              "t.toml:4:9: burst: 0 is out of range (1 .. 512)\n"
+              "t.toml:5:18: rx_descriptors: 1000 is not a power of two");
+}
+
+TEST(ConfigDpdk, ExampleConfigLoads) {
+    Result<AppConfig> c = load_config(std::string(SLUICE_SOURCE_ROOT) + "/config/dpdk.toml");
+    if (!net::dpdk_built_in()) {
+        ASSERT_FALSE(c.ok());
+        EXPECT_NE(c.error().message.find("this sluice was built without DPDK (meson -Ddpdk=enabled)"),
+                  std::string::npos);
+        return;
+    }
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_TRUE(c->dpdk.present);
+    EXPECT_TRUE(check_config(c.value()).ok());
+}
+
 // Found by fuzz_config (tests/fuzz): toml++ quotes the raw input it choked
 // on, newline included, and a TOML string may hold any control character;
 // either used to split one error over two lines.
@@ -571,7 +710,34 @@ TEST(ConfigErrors, ControlCharactersInMessagesAreEscaped) {
     EXPECT_EQ(error_of("[drain]\nflush_windows = t\nu[\n"),
               "t.toml:2:18: Error while parsing boolean: expected 'true', saw 't\\n'");
     EXPECT_EQ(error_with_minimal("[[sources]]\nname = \"x\"\ntype = \"u\\ndp\\u0001\"\nlisten = \"127.0.0.1:1\"\n"),
-              "t.toml:3:8: type: unknown value 'u\\ndp\\x01' (expected udp or tcp)");
+              "t.toml:3:8: type: unknown value 'u\\ndp\\x01' (expected udp, tcp, dpdk or kafka)");
+}
+
+// Found by fuzz_config (tests/fuzz): toml++ recurses once per part of a
+// dotted key, without a limit; `sluice check` died of a stack overflow on an
+// 80 KB file holding [a.a.a...] with 40,000 parts. Such chains are refused first.
+TEST(ConfigErrors, OverlongDottedKeysAreRefusedBeforeParsing) {
+    std::string header = "[a";
+    for (int i = 0; i < 100000; ++i) header += ".a";
+    EXPECT_EQ(error_of(header + "]\n"), "t.toml:1:2: a dotted key or table name with more than 64 parts");
+    std::string key = "x = 1\n  a";
+    for (int i = 0; i < 64; ++i) key += i % 2 ? ". \"q\"" : ".'b'";
+    EXPECT_EQ(error_of(key + " = 1\n"), "t.toml:2:3: a dotted key or table name with more than 64 parts");
+    // 64 parts are still for toml++ (and then an unknown key).
+    std::string ok = "[a";
+    for (int i = 1; i < 64; ++i) ok += ".a";
+    const std::string unknown = error_of(ok + "]\n" + kMinimal);
+    EXPECT_NE(unknown, "(loaded)");
+    EXPECT_EQ(unknown.find("dotted"), std::string::npos) << unknown;
+    // Dots in comments and strings (here a multi-line one holding an escaped quote) are no parts.
+    std::string dots;
+    for (int i = 0; i < 100; ++i) dots += "t.";
+    EXPECT_EQ(error_of(kMinimal + "# " + dots + "\n"), "(loaded)");
+    EXPECT_EQ(error_of("[[sources]]\nname = \"in\"\ntype = \"udp\"\nlisten = \"127.0.0.1:9000\"\n"
+                       "[[sinks]]\nname = \"out\"\ntype = \"stdout\"\n"
+                       "[[queries]]\nname = \"q\"\nsink = \"out\"\nsql = \"\"\"\nSELECT a FROM t -- " + dots +
+                       "\\\"\"\" \n \"\"\"\n"),
+              "(loaded)");
 }
 
 }  // namespace

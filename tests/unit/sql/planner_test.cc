@@ -424,6 +424,21 @@ TEST(WindowRules, SizesMustBePositive) {
     EXPECT_EQ(must_plan("SELECT COUNT(*) FROM s WINDOW SLIDING(ts, 10s, 3s)").window.advance_ms, 3000);
 }
 
+// Found by fuzz_sql (tests/fuzz): SLIDING(ts, 77s, 1ms) timed out the fuzzer,
+// and `sluice query` with SLIDING(ts, 1d, 1ms) died of std::bad_alloc on two
+// records (86,400,000 windows each). ceil(size / advance) windows per record
+// is bounded now.
+TEST(WindowRules, SlidingWindowsPerRecordAreBounded) {
+    EXPECT_EQ(plan_error("SELECT COUNT(*) FROM s WINDOW SLIDING(ts, 1d, 1ms)"),
+              "line 1:47: the window advance is too small: every record would be in 86400000 windows (at most 10000)");
+    EXPECT_EQ(plan_error("SELECT COUNT(*) FROM s WINDOW HOPPING(ts, 10001ms, 1ms)"),
+              "line 1:52: the window advance is too small: every record would be in 10001 windows (at most 10000)");
+    EXPECT_EQ(plan_error("SELECT COUNT(*) FROM s WINDOW SLIDING(ts, 30001ms, 3ms)"),
+              "line 1:52: the window advance is too small: every record would be in 10001 windows (at most 10000)");
+    EXPECT_EQ(must_plan("SELECT COUNT(*) FROM s WINDOW SLIDING(ts, 10s, 1ms)").window.advance_ms, 1);
+    EXPECT_EQ(must_plan("SELECT COUNT(*) FROM s WINDOW SLIDING(ts, 1h, 1s)").window.advance_ms, 1000);
+}
+
 // ---------------------------------------------------------------- emission defaults
 
 TEST(Emission, Defaults) {
